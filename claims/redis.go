@@ -1,0 +1,130 @@
+package claims
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is a Store shared by every replica that points at the same Redis.
+// Each operation is one atomic command or script, so two replicas racing
+// for a key can never both win.
+type Redis struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// NewRedis returns a store on rdb whose keys all start with prefix, so one
+// Redis can serve several bots (or environments) without collisions.
+func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
+	return &Redis{rdb: rdb, prefix: prefix}
+}
+
+// OpenRedis parses a redis:// or rediss:// URL and returns a store on it.
+// It does not dial: the first call does, and Ping reports reachability.
+func OpenRedis(url, prefix string) (*Redis, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		// The parse error may quote the URL, password included.
+		return nil, fmt.Errorf("ROOMBOT_REDIS_URL is not a valid redis:// URL")
+	}
+	// Claims sit on the path of a user's click; a stalled Redis must
+	// fail the click quickly rather than hold it for go-redis's defaults.
+	opt.DialTimeout = 2 * time.Second
+	opt.ReadTimeout = time.Second
+	opt.WriteTimeout = time.Second
+	opt.MaxRetries = 1
+	return NewRedis(redis.NewClient(opt), prefix), nil
+}
+
+// Close closes the connection pool.
+func (r *Redis) Close() error { return r.rdb.Close() }
+
+// claimScript sets the key only if absent and otherwise returns the
+// holder, in one step: a GET after a failed SET NX could see the key
+// already expired and report an empty holder.
+var claimScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, ''}
+end
+return {0, redis.call('GET', KEYS[1]) or ''}
+`)
+
+// renewScript extends the key only while value holds it.
+var renewScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return {0, ''} end
+if v ~= ARGV[1] then return {2, v} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {1, ''}
+`)
+
+// releaseScript deletes the key only while value holds it, so a holder
+// whose claim expired cannot delete its successor's.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Claim implements Store.
+func (r *Redis) Claim(ctx context.Context, key, value string, ttl time.Duration) error {
+	status, holder, err := r.run(ctx, claimScript, key, value, ttl)
+	if err != nil {
+		return fmt.Errorf("claiming %q: %w", key, err)
+	}
+	// A retried SET that had already succeeded finds our own value:
+	// that is our claim, not someone else's.
+	if status != 1 && holder != value {
+		return &HeldError{Key: key, Holder: holder}
+	}
+	return nil
+}
+
+// Renew implements Store.
+func (r *Redis) Renew(ctx context.Context, key, value string, ttl time.Duration) error {
+	status, holder, err := r.run(ctx, renewScript, key, value, ttl)
+	switch {
+	case err != nil:
+		return fmt.Errorf("renewing %q: %w", key, err)
+	case status == 0:
+		return ErrNotHeld
+	case status == 2:
+		return &HeldError{Key: key, Holder: holder}
+	}
+	return nil
+}
+
+// Release implements Store.
+func (r *Redis) Release(ctx context.Context, key, value string) error {
+	err := releaseScript.Run(ctx, r.rdb, []string{r.prefix + key}, value).Err()
+	if err != nil {
+		return fmt.Errorf("releasing %q: %w", key, err)
+	}
+	return nil
+}
+
+// Ping implements Store.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+func (r *Redis) run(ctx context.Context, s *redis.Script, key, value string, ttl time.Duration) (int64, string, error) {
+	ms := max(ttl.Milliseconds(), 1)
+	res, err := s.Run(ctx, r.rdb, []string{r.prefix + key}, value, ms).Slice()
+	if err != nil {
+		return 0, "", err
+	}
+	if len(res) != 2 {
+		return 0, "", fmt.Errorf("unexpected script reply %v", res)
+	}
+	status, _ := res[0].(int64)
+	holder, _ := res[1].(string)
+	return status, holder, nil
+}
