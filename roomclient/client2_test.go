@@ -1,0 +1,334 @@
+package roomclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomops/roombot/roomclient/roomtest"
+)
+
+// TestOutOfOrderAnswers has the room hold five answers and send them
+// newest first; each call must still get its own.
+func TestOutOfOrderAnswers(t *testing.T) {
+	srv := demo(t)
+	setFaults(t, srv, "lobby", roomtest.Faults{Reorder: 5})
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() {
+			id := fmt.Sprintf("svc-missing-%d", i)
+			err := c.Restart(ctx, "lobby", id)
+			var re *Error
+			if !errors.As(err, &re) || !strings.HasSuffix(re.Text, id) {
+				t.Errorf("Restart(%s) = %v, want the room's not-found for that id", id, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestLargeMessagesDoNotInterleave sends two streams of requests over 10
+// KB at once. Their frames would break the simulator's reassembly if they
+// interleaved.
+func TestLargeMessagesDoNotInterleave(t *testing.T) {
+	srv := demo(t)
+	c := newClient(t, srv)
+	ctx := testCtx(t)
+
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() {
+			for i := range 20 {
+				id := strings.Repeat(string(rune('a'+g)), 12<<10) + fmt.Sprint(i)
+				err := c.Restart(ctx, "lobby", id)
+				var re *Error
+				if !errors.As(err, &re) || !strings.HasSuffix(re.Text, id) {
+					t.Errorf("Restart(large id %d/%d) = %.80v", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.Broken(); n != 0 {
+		t.Errorf("simulator saw %d broken frame sequences, want 0", n)
+	}
+	if n := srv.Calls("lobby", "restart"); n != 40 {
+		t.Errorf("simulator saw %d restart calls, want 40", n)
+	}
+}
+
+func TestRetryAfter1013(t *testing.T) {
+	srv := demo(t)
+	setFaults(t, srv, "lobby", roomtest.Faults{RefuseHandshakes: 2})
+	logs := newLogWatch()
+	c := newClient(t, srv, func(cfg *Config) { cfg.Logger = slog.New(logs) })
+
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Fatalf("List after two 1013 closes: %v", err)
+	}
+	if n := srv.Connections("lobby"); n != 3 {
+		t.Errorf("simulator accepted %d connections, want 3", n)
+	}
+	logs.await(t, "room connection failed")
+	logs.await(t, "room connection failed")
+}
+
+func TestRetryGivesUp(t *testing.T) {
+	srv := demo(t)
+	setFaults(t, srv, "lobby", roomtest.Faults{RefuseHandshakes: 1000})
+	c := newClient(t, srv, func(cfg *Config) { cfg.DialTimeout = 100 * time.Millisecond })
+	_, err := c.List(testCtx(t), "lobby")
+	if err == nil || !strings.Contains(err.Error(), "code 1013") {
+		t.Errorf("List = %v, want a give-up naming the 1013 close", err)
+	}
+}
+
+func TestReadyDelay(t *testing.T) {
+	srv := demo(t)
+	setFaults(t, srv, "lobby", roomtest.Faults{ReadyDelay: 300 * time.Millisecond})
+	c := newClient(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := c.List(ctx, "lobby"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("List before the room is ready = %v, want DeadlineExceeded", err)
+	}
+	// The dial goes on for the calls that wait longer.
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Errorf("List once ready: %v", err)
+	}
+	if n := srv.Connections("lobby"); n != 1 {
+		t.Errorf("simulator accepted %d connections, want 1", n)
+	}
+}
+
+func TestPermanentStatuses(t *testing.T) {
+	const secret = "s3cret-with-dashes"
+	srv := demo(t, roomtest.WithSecret(secret))
+	if err := srv.SetDisabled("staging", true); err != nil {
+		t.Fatal(err)
+	}
+	otherRoom := mintFor(t, secret, "elsewhere")
+	tests := []struct {
+		name, room string
+		cfg        Config
+		status     int
+		text       string
+	}{
+		{"bad token", "lobby", Config{Token: "not-a-jwt"}, 401, "refused the token"},
+		{"other room's token", "lobby", Config{Token: otherRoom}, 403, "refused access"},
+		{"unknown room", "nowhere", Config{APIKey: roomtest.APIKey(secret)}, 404, "not found"},
+		{"disabled room", "staging", Config{APIKey: roomtest.APIKey(secret)}, 423, "disabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, srv, func(cfg *Config) {
+				cfg.Token, cfg.APIKey = tt.cfg.Token, tt.cfg.APIKey
+			})
+			_, err := c.List(testCtx(t), tt.room)
+			var se *StatusError
+			if !errors.As(err, &se) || se.Status != tt.status || !se.Permanent() ||
+				!strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("List(%s) = %v, want permanent HTTP %d", tt.room, err, tt.status)
+			}
+			if strings.Contains(err.Error(), secret) || tt.cfg.Token != "" &&
+				strings.Contains(err.Error(), tt.cfg.Token) {
+				t.Errorf("error %q shows a secret", err)
+			}
+		})
+	}
+	if n := srv.Rejected("lobby"); n != 2 {
+		t.Errorf("simulator rejected %d upgrades to lobby, want 2 (no retries)", n)
+	}
+}
+
+func mintFor(t *testing.T, secret, room string) string {
+	t.Helper()
+	key, err := parseAPIKey(roomtest.APIKey(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := newMinter(key, "x", time.Minute, time.Now).token(room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestUnreachableRoom(t *testing.T) {
+	srv := demo(t)
+	logs := newLogWatch()
+	c := newClient(t, srv, func(cfg *Config) {
+		cfg.DialTimeout = 100 * time.Millisecond
+		cfg.Logger = slog.New(logs)
+	})
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetReachable("lobby", false); err != nil {
+		t.Fatal(err)
+	}
+	// A call racing the drop would fail with ErrDisconnected instead.
+	logs.await(t, "room connection closed")
+	_, err := c.List(testCtx(t), "lobby")
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != 503 || se.Permanent() {
+		t.Fatalf("List of an unreachable room = %v, want HTTP 503 after retries", err)
+	}
+	srv.SetReachable("lobby", true)
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Fatalf("List once reachable again: %v", err)
+	}
+}
+
+// TestAPIKeyMinting has the simulator verify HS256 tokens minted from an
+// API key whose secret holds dashes.
+func TestAPIKeyMinting(t *testing.T) {
+	const secret = "abc-def-ghi"
+	srv := demo(t, roomtest.WithSecret(secret))
+	c := newClient(t, srv, func(cfg *Config) {
+		cfg.Token, cfg.APIKey, cfg.Participant = "", roomtest.APIKey(secret), "bot-7"
+	})
+	for _, room := range []string{"lobby", "staging"} {
+		if _, err := c.List(testCtx(t), room); err != nil {
+			t.Fatalf("List(%s) with a minted token: %v", room, err)
+		}
+	}
+	auths := srv.Auths()
+	if len(auths) != 2 || auths[0].Name != "bot-7" || auths[0].Method != "header" ||
+		time.Until(auths[0].Expires) <= 0 {
+		t.Errorf("simulator saw %+v, want two header tokens for bot-7", auths)
+	}
+}
+
+// TestTokenRenewal advances the client's clock past three quarters of
+// the token's life: the next dial must present a fresh token.
+func TestTokenRenewal(t *testing.T) {
+	const secret = "renew"
+	srv := demo(t, roomtest.WithSecret(secret))
+	var mu sync.Mutex
+	now := time.Now()
+	logs := newLogWatch()
+	c := newClient(t, srv, func(cfg *Config) {
+		cfg.Token, cfg.APIKey, cfg.TokenTTL = "", roomtest.APIKey(secret), 10*time.Minute
+		cfg.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		cfg.Logger = slog.New(logs)
+	})
+	redial := func() {
+		t.Helper()
+		open := srv.Connections("lobby")
+		srv.CloseConnections("lobby", 1000)
+		logs.await(t, "room connection closed")
+		if _, err := c.List(testCtx(t), "lobby"); err != nil {
+			t.Fatal(err)
+		}
+		if srv.Connections("lobby") != open+1 {
+			t.Fatal("List did not dial again")
+		}
+	}
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(5 * time.Minute) // still fresh
+	mu.Unlock()
+	redial()
+	mu.Lock()
+	now = now.Add(3 * time.Minute) // past 7.5 of 10 minutes
+	mu.Unlock()
+	redial()
+
+	a := srv.Auths()
+	if len(a) != 3 || !a[0].Expires.Equal(a[1].Expires) || !a[2].Expires.After(a[1].Expires) {
+		t.Errorf("token expiries %v, %v, %v: want the second reused, the third renewed",
+			a[0].Expires, a[1].Expires, a[2].Expires)
+	}
+}
+
+func TestIdleClose(t *testing.T) {
+	srv := demo(t)
+	c := newClient(t, srv, func(cfg *Config) { cfg.IdleTimeout = 50 * time.Millisecond })
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitFor(t, "the idle connection to close", func() bool {
+		return srv.Open("lobby") == 0 && srv.ClientCloses(1000) == 1
+	})
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Fatalf("List after the idle close: %v", err)
+	}
+	if n := srv.Connections("lobby"); n != 2 {
+		t.Errorf("simulator accepted %d connections, want 2", n)
+	}
+}
+
+// TestPingTimeout talks to a room that answers no ping and sends nothing:
+// the client must give up on it rather than wait for the call's deadline.
+func TestPingTimeout(t *testing.T) {
+	srv := demo(t)
+	setFaults(t, srv, "lobby", roomtest.Faults{IgnorePings: true, NeverAnswer: true})
+	c := newClient(t, srv, func(cfg *Config) { cfg.PingInterval = 20 * time.Millisecond })
+	_, err := c.List(testCtx(t), "lobby")
+	if !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("List on a room deaf to pings = %v, want ErrDisconnected", err)
+	}
+}
+
+// TestPingsKeepALiveRoom is the other side: pings answered, a slow answer
+// still arrives although it takes several ping intervals.
+func TestPingsKeepALiveRoom(t *testing.T) {
+	srv := demo(t, roomtest.WithPing(5*time.Millisecond))
+	setFaults(t, srv, "lobby", roomtest.Faults{AnswerDelay: 150 * time.Millisecond})
+	c := newClient(t, srv, func(cfg *Config) { cfg.PingInterval = 20 * time.Millisecond })
+	if _, err := c.List(testCtx(t), "lobby"); err != nil {
+		t.Fatalf("List over a pinged connection: %v", err)
+	}
+}
+
+func TestClose(t *testing.T) {
+	srv := demo(t)
+	setFaults(t, srv, "lobby", roomtest.Faults{NeverAnswer: true})
+	c := newClient(t, srv)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.List(testCtx(t), "lobby")
+		errc <- err
+	}()
+	srv.WaitFor(t, "a pending call", func() bool { return srv.Unanswered("lobby") == 1 })
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Errorf("pending List = %v, want ErrClosed", err)
+	}
+	srv.WaitFor(t, "a 1000 close frame", func() bool { return srv.ClientCloses(1000) == 1 })
+	if _, err := c.List(testCtx(t), "lobby"); !errors.Is(err, ErrClosed) {
+		t.Errorf("List after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestCloseDuringDial closes the client while a dial waits for a room that
+// is slow to be ready.
+func TestCloseDuringDial(t *testing.T) {
+	srv := demo(t)
+	setFaults(t, srv, "lobby", roomtest.Faults{ReadyDelay: time.Hour})
+	c := newClient(t, srv)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.List(testCtx(t), "lobby")
+		errc <- err
+	}()
+	srv.WaitFor(t, "the dial", func() bool { return srv.Open("lobby") == 1 })
+	c.Close()
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Errorf("List during Close = %v, want ErrClosed", err)
+	}
+}

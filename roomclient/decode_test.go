@@ -1,0 +1,141 @@
+package roomclient
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDecodeLenient feeds list answers in every shape the protocol says a
+// client must accept.
+func TestDecodeLenient(t *testing.T) {
+	const spec = `{\"version\":\"v1\",\"kind\":\"Service\",\"id\":\"s1\",` +
+		`\"metadata\":{\"name\":\"w\\u00e9b\"},\"ports\":[{\"num\":\"*\"}]}`
+	answer := `{"__meshagent__":{"v":1,"otel":{}},"type":"json","extra":1,"json":{` +
+		`"services_json":["` + spec + `",` +
+		`{"version":"v1","kind":"Service","id":"s2","metadata":{"name":"obj"},` +
+		`"enabled":false,"container":null,"ports":[{"num":8080,"type":"tcp"}],"future":{}}],` +
+		`"service_states":[` +
+		`{"service_id":"s1","state":"running","container_id":null,"started_at":1755555555.25,` +
+		`"restart_count":2.0,"last_exit_code":"137","status":{"ports":[` +
+		`{"num":"*","liveness_status":"weird"},{"num":9090,"liveness_status":"ready"}]},` +
+		`"events":[{"message":"m"}],"new_key":[1,2]},` +
+		`{"service_id":"s2","state":"starting","restart_count":null,"last_exit_code":null,` +
+		`"status":null,"events":null,"last_start_error":"boom","last_start_error_at":"1755555000"}` +
+		`]}}`
+	list, err := decodeList("r", []byte(answer))
+	if err != nil {
+		t.Fatalf("decodeList: %v", err)
+	}
+	if len(list.Services) != 2 || list.Services[0].Name != "wéb" || list.Services[1].Name != "obj" {
+		t.Fatalf("services = %+v", list.Services)
+	}
+	s1, s2 := list.Services[0], list.Services[1]
+	if !s1.Enabled || s2.Enabled || s1.Ports[0].Num != "*" || s2.Ports[0] != (Port{Num: "8080", Type: "tcp"}) {
+		t.Errorf("specs = %+v / %+v", s1, s2)
+	}
+	st := s1.State
+	if st.RestartCount != 2 || st.LastExitCode == nil || *st.LastExitCode != 137 ||
+		!st.StartedAt.Equal(time.Unix(1755555555, 250e6)) || st.ContainerID != "" {
+		t.Errorf("s1 state = %+v", st)
+	}
+	if st.Ports[0].LivenessStatus != "not_configured" || st.Ports[1].Num != "9090" {
+		t.Errorf("s1 ports = %+v", st.Ports)
+	}
+	if e := st.Events[0]; e.Type != "Normal" || e.Reason != "Unknown" || e.Count != 1 {
+		t.Errorf("event defaults = %+v", e)
+	}
+	st2 := s2.State
+	if st2.LastExitCode != nil || st2.Ports != nil || st2.Events != nil ||
+		st2.LastStartError != "boom" || st2.LastStartErrorAt.Unix() != 1755555000 {
+		t.Errorf("s2 state = %+v", st2)
+	}
+}
+
+func TestDecodeMissingKeys(t *testing.T) {
+	list, err := decodeList("r", []byte(`{"type":"json","json":{}}`))
+	if err != nil || len(list.Services) != 0 || len(list.Orphans) != 0 {
+		t.Errorf("decodeList(no keys) = %+v, %v; want an empty list", list, err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name, answer string
+		code         Code
+		text         string
+	}{
+		{"error with code", `{"type":"error","text":"nope","code":7001}`, CodeServiceNotFound, "nope"},
+		{"code as string", `{"type":"error","text":"x","code":"1001"}`, CodePermissionDenied, "x"},
+		{"code as float", `{"type":"error","text":"x","code":1002.0}`, CodeInvalidRequest, "x"},
+		{"code garbage", `{"type":"error","text":"x","code":"soon"}`, 0, "x"},
+		{"code null", `{"type":"error","text":"x","code":null}`, 0, "x"},
+		{"stream", `{"type":"control","method":"open"}`, CodeUnexpectedResponse, "streamed"},
+		{"text content", `{"type":"text","text":"hi"}`, CodeUnexpectedResponse, `"text"`},
+		{"empty content", `{"type":"empty"}`, CodeUnexpectedResponse, `"empty"`},
+		{"malformed", `{"type":"json","json":{"services_json":[`, CodeUnexpectedResponse, "malformed"},
+		{"spec not an object", `{"type":"json","json":{"services_json":["[1]"]}}`,
+			CodeUnexpectedResponse, "malformed"},
+		{"spec a number", `{"type":"json","json":{"services_json":[5]}}`,
+			CodeUnexpectedResponse, "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeList("r", []byte(tt.answer))
+			var re *Error
+			if !errors.As(err, &re) || re.Code != tt.code || !strings.Contains(re.Text, tt.text) {
+				t.Errorf("decodeList(%s) = %v, want code %d with %q", tt.answer, err, tt.code, tt.text)
+			}
+		})
+	}
+}
+
+func TestRestartAnswer(t *testing.T) {
+	for answer, ok := range map[string]bool{
+		`{"type":"empty"}`:                   true,
+		`{"type":"json","json":{"ok":true}}`: true,
+		`{"type":"control","method":"open"}`: false,
+		`{"type":"error","text":"no"}`:       false,
+		`{"type":"binary","headers":{}}`:     false,
+	} {
+		if err := restartAnswer([]byte(answer)); (err == nil) != ok {
+			t.Errorf("restartAnswer(%s) = %v, want ok %v", answer, err, ok)
+		}
+	}
+}
+
+func TestUnquote(t *testing.T) {
+	tests := map[string]string{
+		`"plain"`:                "plain",
+		`"a\"b\\c\/d\n\t\r\b\f"`: "a\"b\\c/d\n\t\r\b\f",
+		`"\u00e9\u4e2d"`:         "é中",
+		`"\ud83d\ude00"`:         "😀",
+		`"\ud83d"`:               "\uFFFD",
+		`"x\u0041"`:              "xA",
+	}
+	for in, want := range tests {
+		if got, ok := unquote([]byte(in)); !ok || string(got) != want {
+			t.Errorf("unquote(%s) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{`"\x"`, `"\u12"`, `"abc`, `x`, `"\"`} {
+		if _, ok := unquote([]byte(bad)); ok {
+			t.Errorf("unquote(%s) succeeded", bad)
+		}
+	}
+}
+
+// FuzzDecodeList must never panic, whatever the room sends, and must
+// answer either a List or an error.
+func FuzzDecodeList(f *testing.F) {
+	f.Add(`{"type":"json","json":{"services_json":["{\"version\":\"v1\",\"id\":\"a\",\"metadata\":{\"name\":\"n\"}}"],"service_states":[{"service_id":"a","state":"running","started_at":1.5}]}}`)
+	f.Add(`{"type":"error","text":"x","code":"7"}`)
+	f.Add(`{"type":"json","json":{"services_json":[{"ports":[{"num":"*"}]}],"service_states":[{"status":{"ports":[{"num":1e400}]}}]}}`)
+	f.Fuzz(func(t *testing.T, answer string) {
+		list, err := decodeList("r", []byte(answer))
+		if (list == nil) == (err == nil) {
+			t.Fatalf("decodeList(%q) = %v, %v", answer, list, err)
+		}
+	})
+}

@@ -1,0 +1,173 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func testBody(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*31 + 7)
+	}
+	return b
+}
+
+func TestChunkSizes(t *testing.T) {
+	body := testBody(2500)
+	for _, chunk := range []int{1, 7, 1000, 1024, 4096} {
+		frames := Encode(42, "x", body, chunk)
+		if want := 1 + (len(body)+chunk-1)/chunk; len(frames) != want {
+			t.Errorf("Encode(chunk %d) gave %d frames, want %d", chunk, len(frames), want)
+		}
+		for _, f := range frames[1:] {
+			if len(f)-12 > chunk {
+				t.Fatalf("chunk %d: data frame of %d bytes", chunk, len(f)-12)
+			}
+		}
+		if msg := feedAll(t, frames); !bytes.Equal(msg.Body, body) {
+			t.Errorf("chunk %d: reassembled body differs", chunk)
+		}
+	}
+}
+
+func TestEmptyBody(t *testing.T) {
+	frames := Encode(5, "ping", nil, 0)
+	if len(frames) != 1 {
+		t.Fatalf("Encode(empty) gave %d frames, want 1", len(frames))
+	}
+	msg := feedAll(t, frames)
+	if msg.ID != 5 || msg.Type != "ping" || len(msg.Body) != 0 {
+		t.Errorf("got %+v, want id 5, type ping, empty body", msg)
+	}
+}
+
+// TestResync checks the receiver's rule: a broken sequence loses only the
+// message it broke, and an index-0 frame always starts a new message.
+func TestResync(t *testing.T) {
+	first := Encode(1, "a", testBody(3000), 0)
+	second := Encode(2, "b", testBody(10), 0)
+	foreign := Encode(3, "c", testBody(2000), 0)
+
+	tests := []struct {
+		name    string
+		frames  [][]byte
+		wantErr error
+	}{
+		{"skipped index", [][]byte{first[0], first[2]}, ErrBadIndex},
+		{"data without header", [][]byte{first[1]}, ErrBadIndex},
+		{"id mismatch", [][]byte{first[0], foreign[1]}, ErrIDMismatch},
+		{"header interrupts", [][]byte{first[0], first[1], second[0]}, ErrInterrupted},
+		{"short frame", [][]byte{first[0], {1, 2, 3}}, ErrShortFrame},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var a Assembler
+			var sawErr error
+			for _, f := range tt.frames {
+				if _, _, err := a.Feed(f); err != nil {
+					sawErr = err
+				}
+			}
+			if !errors.Is(sawErr, tt.wantErr) {
+				t.Errorf("error = %v, want %v", sawErr, tt.wantErr)
+			}
+			// Whatever happened, the next whole message must come through.
+			// After "header interrupts", second's data frame completes it.
+			rest := second
+			if tt.wantErr == ErrInterrupted {
+				rest = second[1:]
+			}
+			var got Message
+			for _, f := range rest {
+				if m, done, _ := a.Feed(f); done {
+					got = m
+				}
+			}
+			if got.ID != 2 || got.Type != "b" {
+				t.Errorf("after the break, got message (%d, %q), want (2, b)", got.ID, got.Type)
+			}
+		})
+	}
+}
+
+func TestMaxBody(t *testing.T) {
+	a := Assembler{MaxBody: 100}
+	var err error
+	for _, f := range Encode(1, "big", testBody(300), 64) {
+		if _, _, e := a.Feed(f); e != nil && err == nil {
+			err = e
+		}
+	}
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Feed of a 300-byte body with MaxBody 100: err = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestReadFrame(t *testing.T) {
+	body := testBody(5000)
+	for _, chunk := range []int{1, 7, 1024} {
+		var a Assembler
+		var got Message
+		n := 0
+		for _, f := range Encode(77, TypeResponse, body, chunk) {
+			m, done, err := a.ReadFrame(bytes.NewReader(f))
+			if err != nil {
+				t.Fatalf("chunk %d: ReadFrame: %v", chunk, err)
+			}
+			if done {
+				got = m
+				n++
+			}
+		}
+		if n != 1 || got.ID != 77 || !bytes.Equal(got.Body, body) {
+			t.Errorf("chunk %d: %d messages, id %d, body equal %v",
+				chunk, n, got.ID, bytes.Equal(got.Body, body))
+		}
+	}
+}
+
+func TestReadFrameErrors(t *testing.T) {
+	var a Assembler
+	if _, _, err := a.ReadFrame(bytes.NewReader([]byte{1, 2})); !errors.Is(err, ErrShortFrame) {
+		t.Errorf("ReadFrame(2 bytes) = %v, want ErrShortFrame", err)
+	}
+	frames := Encode(1, "a", testBody(3000), 0)
+	a.ReadFrame(bytes.NewReader(frames[0]))
+	if _, _, err := a.ReadFrame(bytes.NewReader(frames[2])); !errors.Is(err, ErrBadIndex) {
+		t.Errorf("ReadFrame(index 2 after 0) = %v, want ErrBadIndex", err)
+	}
+	b := Assembler{MaxBody: 10}
+	b.ReadFrame(bytes.NewReader(frames[0]))
+	if _, _, err := b.ReadFrame(bytes.NewReader(frames[1])); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadFrame(1024 bytes, MaxBody 10) = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestUnpack(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    []byte
+		header  string
+		payload string
+		ok      bool
+	}{
+		{"header and payload", Pack([]byte(`{"a":1}`), []byte("xyz")), `{"a":1}`, "xyz", true},
+		{"short", []byte{0, 0, 1}, "", "", false},
+		{"length past end", Pack([]byte(`{}`), nil)[:9], "", "", false},
+		{"not an object", Pack([]byte(`[1]`), nil), "", "", false},
+		{"huge length", []byte{255, 255, 255, 255, 255, 255, 255, 255, '{'}, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, p, err := Unpack(tt.body)
+			if (err == nil) != tt.ok {
+				t.Fatalf("Unpack err = %v, want ok %v", err, tt.ok)
+			}
+			if tt.ok && (string(h) != tt.header || string(p) != tt.payload) {
+				t.Errorf("Unpack = %q, %q; want %q, %q", h, p, tt.header, tt.payload)
+			}
+		})
+	}
+}

@@ -1,0 +1,246 @@
+package roomtest
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/roomops/roombot/roomclient/internal/wire"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// raw is a bare protocol client, so these tests see exactly what the
+// simulator sends.
+type raw struct {
+	t   *testing.T
+	ws  *websocket.Conn
+	asm wire.Assembler
+}
+
+func dialRaw(t *testing.T, s *Server, room string, hdr http.Header, query string) (*raw, *http.Response, error) {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(s.roomURL(room)+query, hdr)
+	if err != nil {
+		return nil, resp, err
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &raw{t: t, ws: ws}, resp, nil
+}
+
+func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+
+// next returns the next whole message.
+func (r *raw) next() wire.Message {
+	r.t.Helper()
+	r.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, data, err := r.ws.ReadMessage()
+		if err != nil {
+			r.t.Fatalf("reading: %v", err)
+		}
+		if msg, done, _ := r.asm.Feed(data); done {
+			return msg
+		}
+	}
+}
+
+func (r *raw) handshake() {
+	r.t.Helper()
+	for _, want := range []string{wire.TypeRoomReady, wire.TypeConnected} {
+		if m := r.next(); m.Type != want {
+			r.t.Fatalf("got %q, want %q", m.Type, want)
+		}
+	}
+}
+
+func (r *raw) send(id uint64, typ, header string) {
+	r.t.Helper()
+	for _, f := range wire.Encode(id, typ, wire.Pack([]byte(header), nil), 0) {
+		if err := r.ws.WriteMessage(websocket.BinaryMessage, f); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// answer reads until the __response__ to id and returns its header.
+func (r *raw) answer(id uint64) map[string]any {
+	r.t.Helper()
+	for {
+		m := r.next()
+		if m.Type != wire.TypeResponse || m.ID != id {
+			continue
+		}
+		h, _, err := wire.Unpack(m.Body)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		var v map[string]any
+		json.Unmarshal(h, &v)
+		return v
+	}
+}
+
+func demoServer(t *testing.T, opts ...Option) *Server {
+	return NewServer(t, DemoFixture(), opts...)
+}
+
+func TestErrorAnswers(t *testing.T) {
+	s := demoServer(t)
+	r, _, err := dialRaw(t, s, "lobby", bearer("t"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.handshake()
+	tests := []struct {
+		typ, header string
+		code        float64
+		text        string
+	}{
+		{"room.list_participants", `{}`, 1002, "unsupported request type: room.list_participants"},
+		{wire.TypeInvokeTool, `{"toolkit":"services","tool":"restart","arguments":{"type":"json","json":{}},"tool_call_id":"x"}`,
+			1002, "service_id is required"},
+		{wire.TypeInvokeTool, `{"toolkit":"services","tool":"stop","arguments":{"type":"json","json":{}},"tool_call_id":"x"}`,
+			1002, "unknown tool"},
+		{wire.TypeInvokeTool, `{"toolkit":"storage","tool":"list","arguments":{"type":"json","json":{}},"tool_call_id":"x"}`,
+			1002, "unknown toolkit"},
+		{wire.TypeInvokeTool, `{"toolkit":"services","tool":"list"}`, 1002, "required"},
+		{wire.TypeInvokeTool, `{"toolkit":"services","tool":"restart","arguments":{"type":"json","json":{"service_id":"zzz"}},"tool_call_id":"x","participant_id":null}`,
+			7001, "service not found"},
+		{wire.TypeInvokeTool, `{"toolkit":"services","tool":"restart","arguments":{"type":"json","json":{"service_id":"stg-docs"}},"tool_call_id":"x"}`,
+			7001, "not found"}, // stg-docs lives in staging, not lobby
+	}
+	for i, tt := range tests {
+		id := uint64(100 + i)
+		r.send(id, tt.typ, tt.header)
+		a := r.answer(id)
+		if a["type"] != "error" || a["code"] != tt.code || !strings.Contains(a["text"].(string), tt.text) {
+			t.Errorf("%s %s answered %v, want code %v with %q", tt.typ, tt.header, a, tt.code, tt.text)
+		}
+	}
+}
+
+func TestAuthModes(t *testing.T) {
+	s := demoServer(t)
+	if _, resp, err := dialRaw(t, s, "lobby", nil, ""); err == nil || resp.StatusCode != 401 {
+		t.Errorf("no token: err %v, want HTTP 401", err)
+	}
+	if _, resp, err := dialRaw(t, s, "nowhere", bearer("t"), ""); err == nil || resp.StatusCode != 404 {
+		t.Errorf("unknown room: err %v, want HTTP 404", err)
+	}
+
+	hdr := http.Header{"Sec-WebSocket-Protocol": {"meshagent-room.tok"}}
+	r, _, err := dialRaw(t, s, "lobby", hdr, "")
+	if err != nil {
+		t.Fatalf("subprotocol: %v", err)
+	}
+	if p := r.ws.Subprotocol(); p != "meshagent-room.tok" {
+		t.Errorf("subprotocol echoed %q, want meshagent-room.tok", p)
+	}
+	r.handshake()
+	q, _, err := dialRaw(t, s, "lobby", nil, "?v=0.50.1&token=tok")
+	if err != nil {
+		t.Fatalf("query token: %v", err)
+	}
+	q.handshake()
+	a := s.Auths()
+	if len(a) != 2 || a[0].Method != "subprotocol" || a[1].Method != "query" {
+		t.Errorf("Auths = %+v", a)
+	}
+}
+
+// TestListNotAllowed presents a verified token whose services grant turns
+// listing off.
+func TestListNotAllowed(t *testing.T) {
+	s := demoServer(t, WithSecret("k"))
+	tok := signed(t, "k", map[string]any{
+		"name": "n", "exp": time.Now().Add(time.Hour).Unix(),
+		"grants": []any{
+			map[string]any{"name": "room", "scope": "lobby"},
+			map[string]any{"name": "api", "scope": map[string]any{"services": map[string]any{"list": false}}},
+		},
+	})
+	r, _, err := dialRaw(t, s, "lobby", bearer(tok), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.handshake()
+	r.send(1, wire.TypeInvokeTool, `{"toolkit":"services","tool":"list","arguments":{"type":"json","json":{}},"tool_call_id":"x"}`)
+	if a := r.answer(1); a["code"] != 1001.0 {
+		t.Errorf("list with list:false answered %v, want 1001", a)
+	}
+
+	noAPI := signed(t, "k", map[string]any{"name": "n", "exp": time.Now().Add(time.Hour).Unix(),
+		"grants": []any{map[string]any{"name": "room", "scope": "lobby"}}})
+	if _, resp, err := dialRaw(t, s, "lobby", bearer(noAPI), ""); err == nil || resp.StatusCode != 403 {
+		t.Errorf("token without api grant: %v, want HTTP 403", err)
+	}
+}
+
+func TestBrokenSequenceCounted(t *testing.T) {
+	s := demoServer(t)
+	r, _, err := dialRaw(t, s, "lobby", bearer("t"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.handshake()
+	frames := wire.Encode(1, wire.TypeInvokeTool, make([]byte, 3000), 0)
+	for _, f := range [][]byte{frames[0], frames[2]} {
+		r.ws.WriteMessage(websocket.BinaryMessage, f)
+	}
+	s.WaitFor(t, "a broken sequence", func() bool { return s.Broken() == 1 })
+}
+
+func TestLoadFixtures(t *testing.T) {
+	f, err := os.Open("testdata/edge.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fx, err := LoadFixture(f)
+	if err != nil {
+		t.Fatalf("LoadFixture(edge.json): %v", err)
+	}
+	if n := len(fx.Rooms["edge"].Services); n != 4 {
+		t.Errorf("edge room has %d services, want 4", n)
+	}
+	if d := DemoFixture(); len(d.Rooms) != 2 || d.Rooms["staging"].Services[0].CrashLoop == nil {
+		t.Errorf("demo fixture = %+v", d.Rooms)
+	}
+}
+
+func TestFixtureValidation(t *testing.T) {
+	tests := map[string]string{
+		"unknown key": `{"version":"v1","kind":"Service","metadata":{"name":"a"},"color":"red"}`,
+		"port 8078":   `{"version":"v1","kind":"Service","metadata":{"name":"a"},"ports":[{"num":8078}]}`,
+		"version":     `{"version":"v2","kind":"Service","metadata":{"name":"a"}}`,
+		"no name":     `{"version":"v1","kind":"Service","metadata":{}}`,
+		"no image":    `{"version":"v1","kind":"Service","metadata":{"name":"a"},"container":{}}`,
+		"port num":    `{"version":"v1","kind":"Service","metadata":{"name":"a"},"ports":[{"num":"http"}]}`,
+		"meta key":    `{"version":"v1","kind":"Service","metadata":{"name":"a","owner":"x"}}`,
+	}
+	for name, spec := range tests {
+		fx := &Fixture{Rooms: map[string]*Room{"r": {Services: []Service{{Spec: json.RawMessage(spec)}}}}}
+		if err := fx.Validate(); err == nil {
+			t.Errorf("%s: Validate accepted %s", name, spec)
+		}
+	}
+	st := &State{ServiceID: "other", State: "running"}
+	fx := &Fixture{Rooms: map[string]*Room{"r": {Services: []Service{{
+		Spec: json.RawMessage(`{"version":"v1","kind":"Service","id":"a","metadata":{"name":"a"}}`), State: st}}}}}
+	if err := fx.Validate(); err == nil {
+		t.Error("Validate accepted a state for another id")
+	}
+	_, err := LoadFixture(strings.NewReader(`{"rooms":{},"extra":1}`))
+	if err == nil {
+		t.Error("LoadFixture accepted an unknown top-level key")
+	}
+}
