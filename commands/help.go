@@ -1,0 +1,88 @@
+package commands
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/slack-go/slack"
+)
+
+// Help renders usage for exactly the verbs given, which should be those
+// the caller may run, each with what it does and an example, in the
+// order Verbs lists them. With no verbs it tells the caller they are not
+// on the allow-list and whom to ask.
+func Help(verbs []Verb) Message {
+	var lines []string
+	for _, v := range Verbs() {
+		if slices.Contains(verbs, v) {
+			lines = append(lines, helpLine(v))
+		}
+	}
+	if len(lines) == 0 {
+		return simple("rs-help", ":lock: You are not on roombot's "+
+			"allow-list, so there is nothing you can run here yet. "+
+			"Ask the people who run roombot in this workspace to add you.",
+			"You are not on roombot's allow-list")
+	}
+	intro := "*roombot* shows the services of MeshAgent rooms and " +
+		"restarts them. What you can run:"
+	return Message{
+		Text: "roombot help",
+		Blocks: []slack.Block{
+			section("rs-help", intro+"\n"+strings.Join(lines, "\n")),
+			note("rs-help-foot", "Room and service names are "+
+				"case-sensitive; commands are not."),
+		},
+	}
+}
+
+func helpLine(v Verb) string {
+	what, example := helpText(v)
+	line := "• `" + Usage(v) + "`: " + what
+	if example != "" {
+		line += " e.g. `/room-services " + example + "`"
+	}
+	return line
+}
+
+// helpText says what v does, and gives an example of its arguments.
+func helpText(v Verb) (what, example string) {
+	switch v {
+	case VerbList:
+		return "the services of ROOM and how they are doing.",
+			"list myroom"
+	case VerbStatus:
+		return "one service in detail: state, ports, recent events.",
+			"status myroom web"
+	case VerbRestart:
+		return "restart a service, once you confirm.",
+			"restart myroom web"
+	case VerbWatch:
+		return "tell this channel when ROOM's services restart.",
+			"watch myroom"
+	case VerbUnwatch:
+		return "stop telling this channel about ROOM.",
+			"unwatch myroom"
+	case VerbWatching:
+		return "the rooms this channel hears about.", ""
+	}
+	return "this message.", ""
+}
+
+// Error renders text as a short error reply. text is escaped: it may
+// hold what a user typed or a room said, as a UsageError's Msg does.
+func Error(text string) Message {
+	if text == "" {
+		text = "Something went wrong."
+	}
+	return simple("rs-error", ":warning: "+esc(text, 2900),
+		esc(text, 300))
+}
+
+// InternalError renders the reply to a failure with no text meant for
+// the user. ref is the short id under which the bot logged the details.
+func InternalError(ref string) Message {
+	text := "Something went wrong (ref " + code(ref, 64) + "). " +
+		"The details are in the bot's log."
+	return simple("rs-internal", ":boom: "+text, text)
+}

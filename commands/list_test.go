@@ -1,0 +1,73 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/roomops/roombot/roomclient"
+)
+
+var now0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func sectionText(b slack.Block) string {
+	return b.(*slack.SectionBlock).Text.Text
+}
+
+func TestSummary(t *testing.T) {
+	tests := []struct {
+		states []string // "-" for no state
+		want   string
+	}{
+		{[]string{"running", "running", "running"}, "3 running"},
+		{[]string{"b", "running", "a", "running", "-", "b"},
+			"2 running, 2 b, 1 a, 1 without state"},
+		{[]string{"", "running", ""}, "2 without a state name, 1 running"},
+		{[]string{"-", "-"}, "2 without state"},
+		{[]string{"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s7"},
+			"2 s7, 1 s1, 1 s2, 1 s3, 1 s4, 2 in 2 other states"},
+	}
+	for _, tt := range tests {
+		l := &roomclient.List{}
+		for _, st := range tt.states {
+			s := roomclient.Service{Enabled: true}
+			if st != "-" {
+				s.State = &roomclient.State{State: st}
+			}
+			l.Services = append(l.Services, s)
+		}
+		got := strings.Join(tally(l).parts(), ", ")
+		if got != tt.want {
+			t.Errorf("summary of %v = %q; want %q", tt.states, got, tt.want)
+		}
+	}
+}
+
+func TestEntriesFallBackToTightCaps(t *testing.T) {
+	// A name that costs more than the tight cap shows in full while the
+	// page is small, and is cut when the page would be too large.
+	long := strings.Repeat("&", MaxName)
+	l := &roomclient.List{Room: "r"}
+	for i := range PageSize {
+		l.Services = append(l.Services, roomclient.Service{
+			ID: fmt.Sprint(i), Name: long, Enabled: true})
+	}
+	full := name(long, roomyName)
+	if got := entries(l, 0, 1, true, now0); !strings.Contains(
+		sectionText(got[0]), full) {
+		t.Errorf("one entry: %q does not show the name in full",
+			sectionText(got[0]))
+	}
+	for i := range l.Services {
+		l.Services[i].State = &roomclient.State{
+			LastStartError: strings.Repeat("&", 5000)}
+	}
+	got := entries(l, 0, PageSize, true, now0)
+	if text := sectionText(got[0]); strings.Contains(text, full) ||
+		!strings.Contains(text, name(long, tightName)) {
+		t.Errorf("full page: %q does not show the name cut short", text)
+	}
+}

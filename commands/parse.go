@@ -1,0 +1,224 @@
+package commands
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// A Verb is the first word of a command.
+type Verb string
+
+// The verbs of /room-services.
+const (
+	VerbHelp     Verb = "help"
+	VerbList     Verb = "list"
+	VerbStatus   Verb = "status"
+	VerbRestart  Verb = "restart"
+	VerbWatch    Verb = "watch"
+	VerbUnwatch  Verb = "unwatch"
+	VerbWatching Verb = "watching"
+)
+
+// Verbs returns every verb, in the order help lists them.
+func Verbs() []Verb {
+	return []Verb{
+		VerbList, VerbStatus, VerbRestart,
+		VerbWatch, VerbUnwatch, VerbWatching,
+		VerbHelp,
+	}
+}
+
+// A Command is a parsed /room-services command. Room and Service are set
+// only for the verbs that take them, exactly as the user typed them once
+// Slack's rewriting is undone; they satisfy ValidName.
+type Command struct {
+	Verb    Verb
+	Room    string
+	Service string
+}
+
+// A UsageError reports a command that cannot be run as typed. Msg is short
+// and written for the Slack user. It may quote what the user typed, so it
+// must be escaped like any other user text, which Error does.
+type UsageError struct {
+	Msg string
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) *UsageError {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Limits on what Parse accepts.
+const (
+	// MaxText is the longest command text Parse looks at, in bytes.
+	// Anything longer is refused before any other work, so a pasted log
+	// costs nothing.
+	MaxText = 1000
+
+	// MaxName is the longest room or service name, in characters.
+	// MeshAgent sets no limit we know of; this one only keeps absurd
+	// input away from rooms and out of messages.
+	MaxName = 128
+)
+
+// operands returns the names verb takes, in order, and whether verb is
+// known.
+func operands(verb Verb) ([]string, bool) {
+	switch verb {
+	case VerbList, VerbWatch, VerbUnwatch:
+		return []string{"ROOM"}, true
+	case VerbStatus, VerbRestart:
+		return []string{"ROOM", "SERVICE"}, true
+	case VerbWatching, VerbHelp:
+		return nil, true
+	}
+	return nil, false
+}
+
+// Usage returns the form of a verb's command, e.g.
+// "/room-services restart ROOM SERVICE".
+func Usage(v Verb) string {
+	names, _ := operands(v)
+	words := append([]string{"/room-services", string(v)}, names...)
+	return strings.Join(words, " ")
+}
+
+// Parse reads the text Slack sends after /room-services. Empty text asks
+// for help. Verbs are matched without regard to case; names are kept as
+// typed. Slack's rewriting of typed text (HTML entities, auto-links, smart
+// quotes, unusual spaces) is undone first. Anything that cannot be run is
+// a *UsageError.
+func Parse(text string) (Command, error) {
+	if len(text) > MaxText {
+		return Command{}, usagef("that is too long for a command "+
+			"(over %d characters); try /room-services help", MaxText)
+	}
+	if !utf8.ValidString(text) {
+		return Command{}, usagef("the command is not valid text; " +
+			"try typing it again")
+	}
+	plain, err := unslack(text)
+	if err != nil {
+		return Command{}, err
+	}
+	words, err := split(straighten(plain))
+	if err != nil {
+		return Command{}, err
+	}
+	if len(words) == 0 {
+		return Command{Verb: VerbHelp}, nil
+	}
+	return parseWords(words)
+}
+
+func parseWords(words []string) (Command, error) {
+	verb := Verb(strings.ToLower(words[0]))
+	if verb == VerbHelp {
+		// Whatever follows help, help is what the user wants.
+		return Command{Verb: VerbHelp}, nil
+	}
+	want, ok := operands(verb)
+	if !ok {
+		return Command{}, usagef("unknown command %s; "+
+			"try /room-services help", quote(words[0]))
+	}
+
+	args := words[1:]
+	if len(args) < len(want) {
+		return Command{}, usagef("missing %s; usage: %s",
+			want[len(args)], Usage(verb))
+	}
+	if len(args) > len(want) {
+		return Command{}, usagef("unexpected %s "+
+			"(names have no spaces); usage: %s",
+			quote(args[len(want)]), Usage(verb))
+	}
+	return build(verb, args)
+}
+
+func build(verb Verb, args []string) (Command, error) {
+	cmd := Command{Verb: verb}
+	if len(args) > 0 {
+		cmd.Room = unquote(args[0])
+		if err := ValidName("room", cmd.Room); err != nil {
+			return Command{}, err
+		}
+	}
+	if len(args) > 1 {
+		cmd.Service = unquote(args[1])
+		if err := ValidName("service", cmd.Service); err != nil {
+			return Command{}, err
+		}
+	}
+	return cmd, nil
+}
+
+// ValidName reports whether s can be a room or service name, and if not,
+// why, as a *UsageError naming kind ("room", "service"). It refuses only
+// what no MeshAgent name can be: empty or absurdly long names, white
+// space, control and invisible characters (zero-width spaces, joiners,
+// direction marks), Slack's markup characters <, > and |, and Slack
+// mentions. Dots, slashes, quotes and anything else are accepted and left
+// for the room to judge.
+func ValidName(kind, s string) error {
+	switch {
+	case s == "":
+		return usagef("the %s name is empty", kind)
+	case !utf8.ValidString(s):
+		return usagef("the %s name is not valid text", kind)
+	case utf8.RuneCountInString(s) > MaxName:
+		return usagef("the %s name is too long (over %d characters)",
+			kind, MaxName)
+	case isMention(s):
+		return usagef("%s looks like a Slack mention or channel, "+
+			"not a %s name", quote(s), kind)
+	}
+	for _, r := range s {
+		if why := badRune(r); why != "" {
+			return usagef("the %s name %s contains %s (%U)",
+				kind, quote(s), why, r)
+		}
+	}
+	return nil
+}
+
+func isMention(s string) bool {
+	for _, p := range []string{"<@", "<#", "<!"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// badRune says what is wrong with r in a name, or "" when nothing is.
+func badRune(r rune) string {
+	switch {
+	case unicode.IsSpace(r):
+		return "a space"
+	case unicode.IsControl(r):
+		return "a control character"
+	case unicode.Is(unicode.Cf, r),
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+		return "an invisible character"
+	case r == '<' || r == '>' || r == '|':
+		return "a character Slack reserves"
+	}
+	return ""
+}
+
+// quote shows user text in a message: shortened, in quotes, with
+// invisible characters spelled out as \u escapes so the user can see
+// what Slack sent.
+func quote(s string) string {
+	const max = 40
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
+	}
+	return strconv.QuoteToGraphic(s)
+}

@@ -1,0 +1,213 @@
+package commands
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/roomops/roombot/roomclient"
+)
+
+// A Confirmation is what the confirmation card of a restart shows, and
+// the token its buttons carry.
+type Confirmation struct {
+	Room    string
+	Service roomclient.Service // as the room last listed it
+	Now     time.Time
+
+	// Token is the value of both buttons, handed back on a click: the
+	// bot's signed token, at most 2000 bytes.
+	Token string
+
+	Requester string    // Slack user id of who asked
+	Expires   time.Time // when the bot stops accepting Token
+}
+
+// Confirm renders the ephemeral card that asks the requester to confirm a
+// restart: what will be restarted and how it is doing now, a Restart
+// button (ActionConfirm, styled danger, with a confirmation dialog) and a
+// Cancel button (ActionCancel), both carrying c.Token, and how long the
+// card stays valid. A token that cannot be a button value gets an error
+// message instead of a card that could not work.
+func Confirm(c Confirmation) Message {
+	if c.Token == "" || len(c.Token) > maxValue ||
+		!utf8.ValidString(c.Token) {
+		return Error("This restart could not be offered for " +
+			"confirmation. Please try again.")
+	}
+	svc := name(c.Service.Name, capName)
+	ask := "Restart " + svc + " in " + name(c.Room, capRoom) + "? " +
+		currently(c.Service.State, c.Now)
+
+	restart := button(ActionConfirm, c.Token, "Restart").
+		WithStyle(slack.StyleDanger).
+		WithConfirm(dialog(c.Room, c.Service.Name))
+	cancel := button(ActionCancel, c.Token, "Cancel")
+	return Message{
+		Text: "Confirm the restart of " + esc(c.Service.Name, 100) +
+			" in " + esc(c.Room, 100),
+		Blocks: []slack.Block{
+			section("rs-confirm-ask", ask),
+			slack.NewActionBlock("rs-confirm-buttons", restart, cancel),
+			note("rs-confirm-foot", validity(c)),
+		},
+	}
+}
+
+// currently says how a service is doing, as a sentence.
+func currently(st *roomclient.State, now time.Time) string {
+	if st == nil {
+		return "The room reports no state for it."
+	}
+	text := "It is currently " + emoji(st) + " " + stateWord(st)
+	if v := vitals(st, now); len(v) > 0 {
+		text += " (" + strings.Join(v, ", ") + ")"
+	}
+	return text + "."
+}
+
+// dialog is the confirmation Slack shows before it sends the click.
+// Dialog texts are plain_text, with tight limits, so names are cut short.
+func dialog(room, svc string) *slack.ConfirmationBlockObject {
+	title := "Restart " + esc(svc, 80) + "?"
+	text := esc(svc, 80) + " in " + esc(room, 80) + " will stop and " +
+		"start again. Requests to it may fail until it is back."
+	return slack.NewConfirmationBlockObject(
+		plainText(title), plainText(text),
+		plainText("Restart"), plainText("Keep running"),
+	).WithStyle(slack.StyleDanger)
+}
+
+func validity(c Confirmation) string {
+	parts := []string{}
+	if c.Service.ID != "" {
+		parts = append(parts, "service id "+code(c.Service.ID, capID))
+	}
+	if isUserID(c.Requester) {
+		parts = append(parts, "asked by "+mention(c.Requester))
+	}
+	if !c.Expires.IsZero() {
+		parts = append(parts, "this card works for "+
+			age(c.Expires.Sub(c.Now))+", until "+clock(c.Expires))
+	}
+	parts = append(parts, "only you can see it")
+	return strings.Join(parts, " · ")
+}
+
+// Candidates renders the answer to a service name that several services
+// of room share: each of them with its id and state and, with canRestart,
+// a Restart button (ActionRestartAsk) that asks to confirm that one id.
+// With no candidates it says that room has no service of that name.
+func Candidates(room, svcName string, cands []roomclient.Service, canRestart bool) Message {
+	if len(cands) == 0 {
+		return notFound(room, svcName)
+	}
+	intro := name(svcName, capName) + " is the name of " +
+		plural(len(cands), "service") + " in " + name(room, capRoom) + "."
+	if canRestart {
+		intro += " Pick the one to restart by its id."
+	}
+	blocks := []slack.Block{section("rs-cands-head", intro)}
+	for i, s := range cands[:min(len(cands), PageSize)] {
+		blocks = append(blocks, candidate(room, i, s, canRestart))
+	}
+	if more := len(cands) - PageSize; more > 0 {
+		blocks = append(blocks, note("rs-cands-foot",
+			plural(more, "more service")+" not shown; see "+
+				code("/room-services list "+room, capRoom)))
+	}
+	return Message{
+		Text: esc(svcName, 100) + ": " +
+			plural(len(cands), "service") + " with that name",
+		Blocks: blocks,
+	}
+}
+
+func notFound(room, svcName string) Message {
+	text := name(room, capRoom) + " has no service named " +
+		name(svcName, capName) + ". Names are case-sensitive; " +
+		code("/room-services list "+room, capRoom) + " shows them all."
+	return simple("rs-notfound", text,
+		"No service named "+esc(svcName, 100))
+}
+
+// candidate is one service of an ambiguous name. The name is the same
+// for all, and said above, so each shows what tells it apart.
+func candidate(room string, i int, s roomclient.Service, canRestart bool) slack.Block {
+	b, why := askButton(room, s, canRestart)
+	facts := []string{"no id"}
+	if s.ID != "" {
+		facts[0] = "id " + code(s.ID, capID)
+	}
+	facts = append(facts, stateWord(s.State))
+	if st := s.State; st != nil && st.RestartCount > 0 {
+		facts = append(facts, plural(st.RestartCount, "restart"))
+	}
+	if s.Image != "" {
+		facts = append(facts, "image "+code(s.Image, capDetail/2))
+	}
+	if why != "" && s.ID != "" {
+		facts = append(facts, why)
+	}
+	text := emoji(s.State) + " " + strings.Join(facts, " · ")
+	return withButton(section("rs-cand-"+strconv.Itoa(i), text), b)
+}
+
+// Restarting replaces the confirmation card once the restart of svc in
+// room has been sent, naming the requester by user id.
+func Restarting(room, svc, requester string) Message {
+	text := ":arrows_counterclockwise: Restarting " + name(svc, capName) +
+		" in " + name(room, capRoom) + ", as " + mention(requester) +
+		" asked. The channel will hear when it is back."
+	return simple("rs-outcome-restarting", text,
+		"Restarting "+esc(svc, 100)+" in "+esc(room, 100))
+}
+
+// Cancelled replaces the confirmation card when by (a Slack user id)
+// cancels it.
+func Cancelled(room, svc, by string) Message {
+	text := ":no_entry_sign: " + mention(by) + " cancelled the restart of " +
+		name(svc, capName) + " in " + name(room, capRoom) +
+		". Nothing was restarted."
+	return simple("rs-outcome-cancelled", text,
+		"Restart of "+esc(svc, 100)+" cancelled")
+}
+
+// Expired replaces a confirmation card whose token is too old.
+func Expired() Message {
+	text := ":hourglass: This confirmation has expired, so nothing was " +
+		"restarted. To restart, run `/room-services restart ROOM " +
+		"SERVICE` again."
+	return simple("rs-outcome-expired", text, "This confirmation has expired")
+}
+
+// AlreadyUsed answers a click on a confirmation that by (a Slack user id)
+// already used at the time at.
+func AlreadyUsed(by string, at, now time.Time) Message {
+	text := ":information_source: This confirmation was already used by " +
+		mention(by) + " " + ago(at, now) + "; nothing more was done."
+	return simple("rs-outcome-used", text,
+		"This confirmation was already used")
+}
+
+// InFlight answers a restart of svc in room while another one, started
+// by the Slack user by at since, has not finished.
+func InFlight(room, svc, by string, since, now time.Time) Message {
+	text := ":hourglass_flowing_sand: A restart of " + name(svc, capName) +
+		" in " + name(room, capRoom) + " is already in progress, " +
+		"started by " + mention(by) + " " + ago(since, now) + "."
+	return simple("rs-outcome-inflight", text,
+		"A restart of "+esc(svc, 100)+" is already in progress")
+}
+
+// RestartFailed replaces the confirmation card when the room refused or
+// failed the restart; errText is the room's reason, shown as sent.
+func RestartFailed(room, svc, errText string) Message {
+	text := ":x: Could not restart " + name(svc, capName) + " in " +
+		name(room, capRoom) + ": " + code(errText, capDetail)
+	return simple("rs-outcome-failed", text,
+		"Could not restart "+esc(svc, 100))
+}
