@@ -1,0 +1,209 @@
+// Package authz decides who may use roombot: allow-lists of Slack user ids
+// and user group ids, one for viewing rooms and one for restarting their
+// services. Nobody is allowed unless a list names them; ids are matched
+// exactly, never names. The same Check answers for a slash command and
+// for a button click, so a click is judged on who clicked, when they
+// click.
+//
+// User groups are resolved with Slack's usergroups.users.list and cached
+// for a few minutes, since membership changes rarely and Slack limits how
+// often it may be asked.
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/slack-go/slack"
+
+	"github.com/roomops/roombot/commands"
+)
+
+// ErrNotAllowed reports that a Slack user may not do what they asked.
+// Every denial from Check wraps it, including one caused by a user group
+// that could not be resolved.
+var ErrNotAllowed = errors.New("authz: user not allowed")
+
+// A Permission is what a user may be allowed to do.
+type Permission int
+
+// The permissions. The zero Permission is none, and is always denied.
+const (
+	// View allows list, status, watching and help.
+	View Permission = iota + 1
+
+	// Restart allows restart, watch and unwatch, and implies View.
+	Restart
+)
+
+func (p Permission) String() string {
+	switch p {
+	case View:
+		return "view"
+	case Restart:
+		return "restart"
+	}
+	return fmt.Sprintf("permission(%d)", int(p))
+}
+
+// Required returns the permission a verb needs. A verb it does not know
+// needs Restart, the stronger one.
+func Required(v commands.Verb) Permission {
+	switch v {
+	case commands.VerbHelp, commands.VerbList, commands.VerbStatus,
+		commands.VerbWatching:
+		return View
+	}
+	return Restart
+}
+
+// GroupMembers resolves a Slack user group to the ids of its members.
+// *slack.Client satisfies it.
+type GroupMembers interface {
+	GetUserGroupMembersContext(ctx context.Context, group string,
+		opts ...slack.GetUserGroupMembersOption) ([]string, error)
+}
+
+// A Policy is a pair of allow-lists. It is safe for concurrent use.
+type Policy struct {
+	viewers    list
+	restarters list
+	groups     *groupCache // nil when neither list names a group
+}
+
+// A list is one allow-list, split into users and groups.
+type list struct {
+	users  map[string]bool
+	groups []string
+}
+
+// New returns the policy allowing viewers to view and restarters to view
+// and restart. Both lists hold ids as ParseIDs returns them; anything
+// else is an error. groups resolves user groups, and may be nil when no
+// list names one.
+func New(viewers, restarters []string, groups GroupMembers, opts ...Option) (*Policy, error) {
+	o := defaults()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxStale < o.ttl {
+		return nil, fmt.Errorf("authz: max staleness %v is shorter "+
+			"than the group cache time %v", o.maxStale, o.ttl)
+	}
+	p := &Policy{}
+	var err error
+	if p.viewers, err = split(viewers); err != nil {
+		return nil, err
+	}
+	if p.restarters, err = split(restarters); err != nil {
+		return nil, err
+	}
+	if len(p.viewers.groups)+len(p.restarters.groups) > 0 {
+		if groups == nil {
+			return nil, errors.New("authz: user groups are allowed, " +
+				"but nothing is given to resolve them")
+		}
+		p.groups = newGroupCache(groups, o)
+	}
+	return p, nil
+}
+
+func split(ids []string) (list, error) {
+	l := list{users: map[string]bool{}}
+	for _, id := range ids {
+		switch {
+		case isUser(id):
+			l.users[id] = true
+		case isGroup(id):
+			if !slices.Contains(l.groups, id) {
+				l.groups = append(l.groups, id)
+			}
+		default:
+			return list{}, fmt.Errorf("authz: %q is not a user or "+
+				"user group id; read lists with ParseIDs", id)
+		}
+	}
+	return l, nil
+}
+
+// Empty reports whether the policy allows nobody anything. The bot says
+// so when it starts, since every command would be refused.
+func (p *Policy) Empty() bool {
+	return len(p.viewers.users)+len(p.viewers.groups)+
+		len(p.restarters.users)+len(p.restarters.groups) == 0
+}
+
+// Check returns nil when the Slack user userID has perm, and an error
+// wrapping ErrNotAllowed when not. A user group that cannot be resolved
+// counts as not naming the user, so a Slack outage denies rather than
+// allows; the error then also wraps the cause, for the log.
+func (p *Policy) Check(ctx context.Context, userID string, perm Permission) error {
+	lists := p.granting(perm)
+	if !isUser(userID) || len(lists) == 0 {
+		return denied(userID, perm, nil)
+	}
+	for _, l := range lists {
+		if l.users[userID] {
+			return nil
+		}
+	}
+	var lookupErr error
+	for _, l := range lists {
+		for _, g := range l.groups {
+			in, err := p.groups.has(ctx, g, userID)
+			if in {
+				return nil
+			}
+			if lookupErr == nil {
+				lookupErr = err
+			}
+		}
+	}
+	return denied(userID, perm, lookupErr)
+}
+
+// granting returns the lists that grant perm: restarters may also view.
+func (p *Policy) granting(perm Permission) []list {
+	switch perm {
+	case View:
+		return []list{p.viewers, p.restarters}
+	case Restart:
+		return []list{p.restarters}
+	}
+	return nil
+}
+
+func denied(userID string, perm Permission, cause error) error {
+	if cause != nil {
+		return fmt.Errorf("%w: %q may not %v: %w",
+			ErrNotAllowed, userID, perm, cause)
+	}
+	return fmt.Errorf("%w: %q may not %v", ErrNotAllowed, userID, perm)
+}
+
+// Allowed returns the permissions userID has, weakest first.
+func (p *Policy) Allowed(ctx context.Context, userID string) []Permission {
+	var out []Permission
+	for _, perm := range []Permission{View, Restart} {
+		if p.Check(ctx, userID, perm) == nil {
+			out = append(out, perm)
+		}
+	}
+	return out
+}
+
+// Verbs returns the verbs userID may run, in the order of
+// commands.Verbs, for commands.Help. It is empty for a user on neither
+// list.
+func (p *Policy) Verbs(ctx context.Context, userID string) []commands.Verb {
+	allowed := p.Allowed(ctx, userID)
+	var out []commands.Verb
+	for _, v := range commands.Verbs() {
+		if slices.Contains(allowed, Required(v)) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,490 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/roomops/roombot/commands"
+)
+
+// The bot passes its *slack.Client.
+var _ GroupMembers = (*slack.Client)(nil)
+
+// fakeGroups is a usergroups.users.list that answers from a map.
+type fakeGroups struct {
+	mu      sync.Mutex
+	members map[string][]string
+	err     error
+	calls   int
+	byGroup map[string]int
+
+	// When gate is set, each call announces itself on entered and then
+	// waits for gate to close, or for its context.
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+func (f *fakeGroups) GetUserGroupMembersContext(ctx context.Context, group string, _ ...slack.GetUserGroupMembersOption) ([]string, error) {
+	f.mu.Lock()
+	f.calls++
+	if f.byGroup == nil {
+		f.byGroup = map[string]int{}
+	}
+	f.byGroup[group]++
+	gate, entered := f.gate, f.entered
+	f.mu.Unlock()
+
+	if gate != nil {
+		entered <- struct{}{}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	return slices.Clone(f.members[group]), nil
+}
+
+func (f *fakeGroups) set(group string, members ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.members[group] = members
+}
+
+func (f *fakeGroups) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *fakeGroups) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+func (f *fakeGroups) callsFor(group string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.byGroup[group]
+}
+
+// clock is a time that moves only when told.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newClock() *clock {
+	return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+const (
+	alice = "U0ALICE01" // viewer
+	bob   = "U0BOB0002" // restarter
+	carol = "U0CAROL03" // in the viewers' group
+	dave  = "W0DAVE004" // in the restarters' group
+	eve   = "U0EVE0005" // nobody
+	views = "S0VIEW001"
+	ops   = "S0OPS0001"
+)
+
+func newPolicy(t *testing.T, opts ...Option) (*Policy, *fakeGroups, *clock) {
+	t.Helper()
+	f := &fakeGroups{members: map[string][]string{
+		views: {carol},
+		ops:   {dave, "U0OTHER01"},
+	}}
+	c := newClock()
+	opts = append([]Option{WithClock(c.now)}, opts...)
+	p, err := New([]string{alice, views}, []string{bob, ops}, f, opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p, f, c
+}
+
+func TestCheck(t *testing.T) {
+	p, _, _ := newPolicy(t)
+	tests := []struct {
+		user string
+		perm Permission
+		want bool
+	}{
+		{alice, View, true},
+		{alice, Restart, false},
+		{bob, View, true}, // restart implies view
+		{bob, Restart, true},
+		{carol, View, true},
+		{carol, Restart, false},
+		{dave, View, true},
+		{dave, Restart, true},
+		{eve, View, false},
+		{eve, Restart, false},
+		{"u0alice01", View, false}, // ids match exactly
+		{"<@" + alice + ">", View, false},
+		{"", View, false},
+		{views, View, false}, // a group is not a user
+		{bob, Permission(0), false},
+		{bob, Permission(3), false},
+	}
+	for _, tt := range tests {
+		err := p.Check(context.Background(), tt.user, tt.perm)
+		if tt.want && err != nil {
+			t.Errorf("Check(%q, %v) = %v; want nil", tt.user, tt.perm, err)
+		}
+		if !tt.want && !errors.Is(err, ErrNotAllowed) {
+			t.Errorf("Check(%q, %v) = %v; want ErrNotAllowed",
+				tt.user, tt.perm, err)
+		}
+	}
+}
+
+func TestEmpty(t *testing.T) {
+	p, err := New(nil, nil, nil)
+	if err != nil {
+		t.Fatalf("New(nil, nil, nil): %v", err)
+	}
+	if !p.Empty() {
+		t.Error("Empty() = false for no lists; want true")
+	}
+	for _, perm := range []Permission{View, Restart} {
+		if err := p.Check(context.Background(), alice, perm); !errors.Is(err, ErrNotAllowed) {
+			t.Errorf("empty policy: Check(%v) = %v; want ErrNotAllowed", perm, err)
+		}
+	}
+	if v := p.Verbs(context.Background(), alice); len(v) != 0 {
+		t.Errorf("empty policy: Verbs = %v; want none", v)
+	}
+
+	for _, lists := range [][2][]string{{{alice}, nil}, {nil, {bob}}} {
+		p, err := New(lists[0], lists[1], nil)
+		if err != nil || p.Empty() {
+			t.Errorf("New(%q, %q) = Empty %v, %v; want not empty",
+				lists[0], lists[1], p != nil && p.Empty(), err)
+		}
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	f := &fakeGroups{}
+	tests := []struct {
+		name                string
+		viewers, restarters []string
+		groups              GroupMembers
+		opts                []Option
+	}{
+		{"lower case", []string{"u0alice01"}, nil, nil, nil},
+		{"mention", nil, []string{"<@U0BOB0002>"}, nil, nil},
+		{"name", []string{"alice"}, nil, nil, nil},
+		{"channel", []string{"C0OPS0001"}, nil, nil, nil},
+		{"group without resolver", []string{views}, nil, nil, nil},
+		{"stale shorter than ttl", []string{views}, nil, f,
+			[]Option{WithGroupTTL(time.Hour), WithMaxStale(time.Minute)}},
+	}
+	for _, tt := range tests {
+		if p, err := New(tt.viewers, tt.restarters, tt.groups, tt.opts...); err == nil {
+			t.Errorf("%s: New = %v, nil; want an error", tt.name, p)
+		}
+	}
+}
+
+func TestVerbs(t *testing.T) {
+	p, _, _ := newPolicy(t)
+	ctx := context.Background()
+	view := []commands.Verb{commands.VerbList, commands.VerbStatus,
+		commands.VerbWatching, commands.VerbHelp}
+	tests := []struct {
+		user  string
+		perms []Permission
+		verbs []commands.Verb
+	}{
+		{alice, []Permission{View}, view},
+		{carol, []Permission{View}, view},
+		{bob, []Permission{View, Restart}, commands.Verbs()},
+		{eve, nil, nil},
+	}
+	for _, tt := range tests {
+		if got := p.Allowed(ctx, tt.user); !slices.Equal(got, tt.perms) {
+			t.Errorf("Allowed(%s) = %v; want %v", tt.user, got, tt.perms)
+		}
+		if got := p.Verbs(ctx, tt.user); !slices.Equal(got, tt.verbs) {
+			t.Errorf("Verbs(%s) = %v; want %v", tt.user, got, tt.verbs)
+		}
+	}
+}
+
+func TestRequired(t *testing.T) {
+	tests := map[commands.Verb]Permission{
+		commands.VerbHelp:     View,
+		commands.VerbList:     View,
+		commands.VerbStatus:   View,
+		commands.VerbWatching: View,
+		commands.VerbRestart:  Restart,
+		commands.VerbWatch:    Restart,
+		commands.VerbUnwatch:  Restart,
+		"reboot":              Restart,
+	}
+	for v, want := range tests {
+		if got := Required(v); got != want {
+			t.Errorf("Required(%q) = %v; want %v", v, got, want)
+		}
+	}
+}
+
+func TestGroupCacheRefreshesAfterTTL(t *testing.T) {
+	p, f, c := newPolicy(t, WithGroupTTL(5*time.Minute))
+	ctx := context.Background()
+	mustAllow(t, p, carol, View)
+	if n := f.callsFor(views); n != 1 {
+		t.Fatalf("after one check: %d lookups; want 1", n)
+	}
+
+	// Within the TTL the cached list answers, even once carol has left.
+	f.set(views, "U0NEW0001")
+	c.advance(4 * time.Minute)
+	mustAllow(t, p, carol, View)
+	if n := f.callsFor(views); n != 1 {
+		t.Errorf("within the TTL: %d lookups; want 1", n)
+	}
+
+	c.advance(2 * time.Minute)
+	if err := p.Check(ctx, carol, View); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("after the TTL, carol removed: Check = %v; want ErrNotAllowed", err)
+	}
+	mustAllow(t, p, "U0NEW0001", View)
+	if n := f.callsFor(views); n != 2 {
+		t.Errorf("after the TTL: %d lookups; want 2", n)
+	}
+}
+
+func TestGroupCacheFailure(t *testing.T) {
+	p, f, c := newPolicy(t, WithGroupTTL(5*time.Minute),
+		WithMaxStale(15*time.Minute))
+	ctx := context.Background()
+	boom := errors.New("slack is down")
+	mustAllow(t, p, dave, Restart)
+
+	// Slack fails: the last good list goes on answering, and Slack is
+	// not asked again until retryAfter has passed.
+	f.fail(boom)
+	c.advance(6 * time.Minute)
+	mustAllow(t, p, dave, Restart)
+	mustAllow(t, p, dave, Restart)
+	if n := f.callCount(); n != 2 {
+		t.Errorf("one failed refresh: %d lookups; want 2", n)
+	}
+	c.advance(retryAfter)
+	mustAllow(t, p, dave, Restart)
+	if n := f.callCount(); n != 3 {
+		t.Errorf("after retryAfter: %d lookups; want 3", n)
+	}
+
+	// Past the staleness bound, the group allows nobody.
+	c.advance(10 * time.Minute)
+	err := p.Check(ctx, dave, Restart)
+	if !errors.Is(err, ErrNotAllowed) || !errors.Is(err, boom) {
+		t.Errorf("list too old: Check = %v; want ErrNotAllowed and %v", err, boom)
+	}
+	// A user named directly is still allowed.
+	mustAllow(t, p, bob, Restart)
+
+	// Slack is back: after retryAfter the group works again.
+	f.fail(nil)
+	c.advance(retryAfter)
+	mustAllow(t, p, dave, Restart)
+}
+
+func TestGroupNeverResolved(t *testing.T) {
+	p, f, c := newPolicy(t)
+	ctx := context.Background()
+	boom := errors.New("missing_scope")
+	f.fail(boom)
+	for range 3 {
+		err := p.Check(ctx, carol, View)
+		if !errors.Is(err, ErrNotAllowed) || !errors.Is(err, boom) {
+			t.Fatalf("Check = %v; want ErrNotAllowed and %v", err, boom)
+		}
+	}
+	// View asks both groups once; the other checks are held off.
+	if n := f.callCount(); n != 2 {
+		t.Errorf("3 checks during a failure: %d lookups; want 2", n)
+	}
+	c.advance(retryAfter)
+	f.fail(nil)
+	mustAllow(t, p, carol, View)
+}
+
+func TestOneRefreshAtATime(t *testing.T) {
+	p, f, _ := newPolicy(t)
+	f.gate = make(chan struct{})
+	f.entered = make(chan struct{}, 1)
+
+	const n = 8
+	errs := make(chan error, n)
+	check := func() { errs <- p.Check(context.Background(), dave, Restart) }
+	go check()
+	wait(t, f.entered, "the first lookup")
+	for range n - 1 {
+		go check()
+	}
+	close(f.gate)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Check = %v; want nil", err)
+		}
+	}
+	if got := f.callCount(); got != 1 {
+		t.Errorf("%d concurrent checks: %d lookups; want 1", n, got)
+	}
+}
+
+func TestWaiterGivesUp(t *testing.T) {
+	p, f, _ := newPolicy(t)
+	f.gate = make(chan struct{})
+	f.entered = make(chan struct{}, 2)
+
+	leaderCtx, stopLeader := context.WithCancel(context.Background())
+	leader := make(chan error, 1)
+	go func() { leader <- p.Check(leaderCtx, dave, Restart) }()
+	wait(t, f.entered, "the first lookup")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := p.Check(ctx, dave, Restart)
+	if !errors.Is(err, ErrNotAllowed) || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled waiter: Check = %v; want ErrNotAllowed, Canceled", err)
+	}
+
+	// The leader giving up is not Slack failing: the next check asks
+	// again at once, and succeeds.
+	stopLeader()
+	if err := waitErr(t, leader); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("cancelled leader: Check = %v; want ErrNotAllowed", err)
+	}
+	close(f.gate)
+	go func() { <-f.entered }()
+	mustAllow(t, p, dave, Restart)
+	if n := f.callCount(); n != 2 {
+		t.Errorf("after the leader gave up: %d lookups; want 2", n)
+	}
+}
+
+func TestConcurrentChecks(t *testing.T) {
+	p, f, c := newPolicy(t, WithGroupTTL(time.Minute),
+		WithMaxStale(2*time.Minute))
+	boom := errors.New("flaky")
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+
+	// The clock and Slack change under the checks.
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c.advance(7 * time.Second)
+			if i%10 == 0 {
+				f.fail(boom)
+			} else if i%10 == 5 {
+				f.fail(nil)
+			}
+		}
+	})
+	var checkers sync.WaitGroup
+	for g := range 8 {
+		checkers.Go(func() {
+			for i := range 300 {
+				concurrentCheck(t, p, g+i)
+			}
+		})
+	}
+	checkers.Wait()
+	close(stop)
+	wg.Wait()
+}
+
+// concurrentCheck checks one user: those named directly always get the
+// same answer, and group members get either answer, but never another
+// error.
+func concurrentCheck(t *testing.T, p *Policy, i int) {
+	ctx := context.Background()
+	users := []string{alice, bob, carol, dave, eve}
+	user, perm := users[i%len(users)], Permission(1+i%2)
+	err := p.Check(ctx, user, perm)
+	switch {
+	case user == bob || (user == alice && perm == View):
+		if err != nil {
+			t.Errorf("Check(%s, %v) = %v; want nil", user, perm, err)
+		}
+	case user == eve || (user == alice && perm == Restart):
+		if !errors.Is(err, ErrNotAllowed) {
+			t.Errorf("Check(%s, %v) = %v; want ErrNotAllowed", user, perm, err)
+		}
+	case err != nil && !errors.Is(err, ErrNotAllowed):
+		t.Errorf("Check(%s, %v) = %v; want nil or ErrNotAllowed", user, perm, err)
+	}
+}
+
+func mustAllow(t *testing.T, p *Policy, user string, perm Permission) {
+	t.Helper()
+	if err := p.Check(context.Background(), user, perm); err != nil {
+		t.Fatalf("Check(%s, %v) = %v; want nil", user, perm, err)
+	}
+}
+
+func wait(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func waitErr(t *testing.T, ch <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for Check")
+		return nil
+	}
+}
+
+func TestPermissionString(t *testing.T) {
+	for p, want := range map[Permission]string{
+		View: "view", Restart: "restart", 0: "permission(0)",
+	} {
+		if got := fmt.Sprint(p); got != want {
+			t.Errorf("Permission(%d) = %q; want %q", int(p), got, want)
+		}
+	}
+}
