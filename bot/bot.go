@@ -1,0 +1,182 @@
+// Package bot is roombot's Slack side: the Socket Mode loop that acks each
+// envelope at once, drops redeliveries, and hands the work to a bounded
+// pool; the command and click handlers that check the allow-list, talk to
+// rooms and reply through response_url; and the restart notifications
+// with their recovery watch.
+//
+// The bot sees rooms and the allow-list through small interfaces, and
+// Slack through the real slack-go clients, so tests run it against the
+// Slack stand-in and the room simulator.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/roomclient"
+)
+
+// rooms is the slice of the room client the bot uses.
+type rooms interface {
+	List(ctx context.Context, room string) (*roomclient.List, error)
+	Restart(ctx context.Context, room, serviceID string) error
+}
+
+// policy decides who may do what; *authz.Policy satisfies it.
+type policy interface {
+	Check(ctx context.Context, userID string, perm authz.Permission) error
+}
+
+// Config is what a Bot needs. Zero durations take the defaults noted.
+type Config struct {
+	// API is the Web API client, made with slack.OptionAppLevelToken so
+	// that Socket Mode can open connections with it.
+	API           *slack.Client
+	SocketOptions []socketmode.Option
+
+	Rooms  rooms
+	Policy policy
+	Claims claims.Store // nil: in memory
+
+	// SigningKey signs confirmation tickets. Replicas must share it; with
+	// none, a random key is made and cards die with the process.
+	SigningKey    []byte
+	ConfirmTTL    time.Duration // default 10m
+	NotifyChannel string        // empty: the channel the restart was asked in
+
+	// PingInterval is how often Slack is expected to ping; a link
+	// silent for longer is torn down by slack-go and reported not ready.
+	PingInterval time.Duration // default 30s, as slack-go's
+
+	Workers      int           // envelopes handled at once, default 16
+	CallTimeout  time.Duration // one command's room work, default 30s
+	DrainTimeout time.Duration // shutdown wait for in-flight work, default 30s
+
+	// RecoveryPoll and RecoveryTimeout shape the watch that follows a
+	// restart: how often the room is asked, and when to give up.
+	RecoveryPoll    time.Duration // default 2s
+	RecoveryTimeout time.Duration // default 5m
+
+	Instance string // names this replica in claims; default host:pid
+	Logger   *slog.Logger
+	Metrics  *Metrics // nil: not recorded
+	Now      func() time.Time
+}
+
+// Bot is a running roombot. Make one with New and start it with Run.
+type Bot struct {
+	cfg    Config
+	log    *slog.Logger
+	api    *slack.Client
+	sm     *socketmode.Client
+	rooms  rooms
+	policy policy
+	claims claims.Store
+	signer signer
+	met    *Metrics
+	now    func() time.Time
+	link   *linkState
+
+	lists    singleflight.Group
+	notifier *notifier
+
+	work     chan struct{} // semaphore bounding concurrent handlers
+	inflight *tracker      // handlers and restart watches
+
+	// mu guards draining.
+	mu       sync.Mutex
+	draining bool
+}
+
+// New checks cfg and returns a Bot ready to Run.
+func New(cfg Config) (*Bot, error) {
+	if cfg.API == nil || cfg.Rooms == nil || cfg.Policy == nil {
+		return nil, errors.New("bot: API, Rooms and Policy are required")
+	}
+	cfg = withDefaults(cfg)
+
+	b := &Bot{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		api:      cfg.API,
+		rooms:    cfg.Rooms,
+		policy:   cfg.Policy,
+		claims:   cfg.Claims,
+		signer:   signer{key: cfg.SigningKey, ttl: cfg.ConfirmTTL},
+		met:      cfg.Metrics,
+		now:      cfg.Now,
+		link:     newLinkState(cfg.Now, cfg.PingInterval),
+		work:     make(chan struct{}, cfg.Workers),
+		inflight: newTracker(),
+	}
+	b.notifier = newNotifier(b.api, b.met)
+
+	opts := append([]socketmode.Option{}, cfg.SocketOptions...)
+	opts = append(opts,
+		socketmode.OptionPingInterval(cfg.PingInterval),
+		socketmode.OptionDialer(b.link.dialer()))
+	b.sm = socketmode.New(b.api, opts...)
+	return b, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Claims == nil {
+		cfg.Claims = claims.NewMemory(cfg.Now)
+	}
+	if len(cfg.SigningKey) == 0 {
+		cfg.SigningKey = []byte(newNonce() + newNonce())
+	}
+	setDefault(&cfg.ConfirmTTL, 10*time.Minute)
+	setDefault(&cfg.CallTimeout, 30*time.Second)
+	setDefault(&cfg.DrainTimeout, 30*time.Second)
+	setDefault(&cfg.PingInterval, 30*time.Second)
+	setDefault(&cfg.RecoveryPoll, 2*time.Second)
+	setDefault(&cfg.RecoveryTimeout, 5*time.Minute)
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.Instance == "" {
+		host, _ := os.Hostname()
+		cfg.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Ready reports whether the bot can take commands: Socket Mode is
+// connected and Slack has been heard from within the ping window, and the
+// claim store answers.
+func (b *Bot) Ready(ctx context.Context) error {
+	if b.isDraining() {
+		return errors.New("shutting down")
+	}
+	if err := b.link.ready(); err != nil {
+		return err
+	}
+	if err := b.claims.Ping(ctx); err != nil {
+		return fmt.Errorf("claim store: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/commands"
+	"github.com/roomops/roombot/roomclient"
+)
+
+// click answers one button click.
+func (b *Bot) click(ctx context.Context, log *slog.Logger, env string, cb slack.InteractionCallback) {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		log.Debug("interaction ignored", "type", string(cb.Type))
+		return
+	}
+	// Slack omits channel for some containers; the container still says
+	// where the message lives.
+	channel := cb.Channel.ID
+	if channel == "" {
+		channel = cb.Container.ChannelID
+	}
+	log = log.With("user", cb.User.ID, "channel", channel)
+	acts := cb.ActionCallback.BlockActions
+	if len(acts) == 0 || acts[0] == nil {
+		log.Warn("click without actions")
+		return
+	}
+	// A button click carries one action; anything after it is not ours.
+	act := acts[0]
+
+	to := replyTo{url: cb.ResponseURL, channel: channel, user: cb.User.ID}
+	d := &decision{user: cb.User.ID, channel: channel, corr: env, verb: act.ActionID}
+	defer b.finish(ctx, log, to, d)
+	if b.isDraining() {
+		d.outcome = "draining"
+		b.respond(ctx, log, to, commands.Error(stoppingText), false)
+		return
+	}
+
+	switch {
+	case act.ActionID == commands.ActionConfirm:
+		d.verb = "confirm"
+		b.confirm(ctx, log, d, to, act.Value)
+	case act.ActionID == commands.ActionCancel:
+		d.verb = "cancel"
+		b.cancelCard(ctx, log, d, to, act.Value)
+	case act.ActionID == commands.ActionRestartAsk:
+		d.verb = "restart"
+		b.ask(ctx, log, d, to, act.Value)
+	// Previous and Next need distinct action ids within their block.
+	case strings.HasPrefix(act.ActionID, commands.ActionPage):
+		d.verb = "list"
+		b.page(ctx, log, d, to, act.Value)
+	default:
+		d.outcome = "ignored"
+	}
+}
+
+// A holder is who took a claim and when; it is the claim's value, so a
+// refused click can say who was first.
+type holder struct {
+	By string `json:"by"`
+	At int64  `json:"at"`
+}
+
+func (h holder) String() string {
+	b, _ := json.Marshal(h)
+	return string(b)
+}
+
+func parseHolder(s string) (by string, at time.Time) {
+	var h holder
+	if json.Unmarshal([]byte(s), &h) != nil {
+		return "", time.Time{}
+	}
+	return h.By, time.Unix(h.At, 0)
+}
+
+// openTicket checks a card's token and answers the clicker when it is
+// not good. Expired cards are replaced, since their buttons no longer do
+// anything.
+func (b *Bot) openTicket(ctx context.Context, log *slog.Logger, d *decision, to replyTo, value string) (ticket, bool) {
+	t, err := b.signer.verify(value, b.now())
+	d.room, d.service = t.Room, t.Service
+	switch {
+	case errors.Is(err, errTokenExpired):
+		d.outcome = "expired"
+		b.respond(ctx, log, to, commands.Expired(), true)
+		return t, false
+	case err != nil:
+		d.outcome = "invalid"
+		b.respond(ctx, log, to, commands.Error("This button is not valid any more. Run the command again."), false)
+		return t, false
+	}
+	return t, true
+}
+
+// claimNonce makes a card single-use. It answers the clicker itself when
+// the card was used already or the store cannot tell.
+func (b *Bot) claimNonce(ctx context.Context, log *slog.Logger, d *decision, to replyTo, t ticket, stamp string) bool {
+	// The nonce must outlive the card, or an old card would work again.
+	ttl := max(b.cfg.ConfirmTTL, envelopeTTL) + time.Minute
+	err := b.claims.Claim(ctx, "confirm:"+t.Nonce, stamp, ttl)
+	var held *claims.HeldError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &held):
+		d.outcome = "already_used"
+		by, at := parseHolder(held.Holder)
+		b.respond(ctx, log, to, commands.AlreadyUsed(by, at, b.now()), false)
+	default:
+		b.claimFailed(ctx, log, d, to, err)
+	}
+	return false
+}
+
+func (b *Bot) claimFailed(ctx context.Context, log *slog.Logger, d *decision, to replyTo, err error) {
+	d.outcome = "claim_failed"
+	log.Error("claim store unavailable", "err", err)
+	b.respond(ctx, log, to, commands.Error("roombot cannot record this confirmation right now, "+
+		"so nothing was restarted. Try again in a minute."), false)
+}
+
+func (b *Bot) cancelCard(ctx context.Context, log *slog.Logger, d *decision, to replyTo, value string) {
+	t, ok := b.openTicket(ctx, log, d, to, value)
+	if !ok {
+		return
+	}
+	if !b.allow(ctx, log, d, authz.Restart) {
+		b.respond(ctx, log, to, denied(authz.Restart), false)
+		return
+	}
+	stamp := holder{By: d.user, At: b.now().Unix()}.String()
+	if !b.claimNonce(ctx, log, d, to, t, stamp) {
+		return
+	}
+	d.outcome = "cancelled"
+	b.respond(ctx, log, to, commands.Cancelled(t.Room, t.Service, d.user), true)
+}
+
+// ask answers a Restart button on a list or status reply with a fresh
+// confirmation card; the button itself never restarts anything.
+func (b *Bot) ask(ctx context.Context, log *slog.Logger, d *decision, to replyTo, value string) {
+	a, err := commands.DecodeAsk(value)
+	if err != nil {
+		d.outcome = "invalid"
+		b.respond(ctx, log, to, commands.Error("This button is not valid any more. Run the command again."), false)
+		return
+	}
+	room := a.Room
+	d.room, d.service = room, a.Name
+	if !b.allow(ctx, log, d, authz.Restart) {
+		b.respond(ctx, log, to, denied(authz.Restart), false)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	l, err := b.list(ctx, room)
+	if err != nil {
+		b.respond(ctx, log, to, b.roomFailure(log, d, room, err), false)
+		return
+	}
+	s, ok := byID(l, a.ID)
+	if !ok {
+		d.outcome = "not_found"
+		b.respond(ctx, log, to, commands.Error("That service is no longer in the room."), false)
+		return
+	}
+	d.outcome = "confirm_asked"
+	b.respond(ctx, log, to, b.card(room, s, d.user, to.channel), false)
+}
+
+func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyTo, value string) {
+	p, err := commands.DecodePage(value)
+	if err != nil {
+		d.outcome = "invalid"
+		b.respond(ctx, log, to, commands.Error("This button is not valid any more. Run the command again."), false)
+		return
+	}
+	room := p.Room
+	d.room = room
+	if !b.allow(ctx, log, d, authz.View) {
+		b.respond(ctx, log, to, denied(authz.View), false)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	l, err := b.list(ctx, room)
+	if err != nil {
+		b.respond(ctx, log, to, b.roomFailure(log, d, room, err), false)
+		return
+	}
+	m := commands.List(l, p.Page, b.may(ctx, d.user, authz.Restart), b.now())
+	b.respond(ctx, log, to, m, true)
+}
+
+func byID(l *roomclient.List, id string) (roomclient.Service, bool) {
+	for _, s := range l.Services {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return roomclient.Service{}, false
+}

@@ -1,0 +1,214 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/slack-go/slack"
+
+	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/commands"
+	"github.com/roomops/roombot/roomclient"
+)
+
+// A decision is what the bot did with one command or click. It becomes
+// the audit line, the metrics, and the reply.
+type decision struct {
+	user, channel, corr string
+	verb, room, service string
+	outcome             string
+}
+
+func (d *decision) log(ctx context.Context, log *slog.Logger) {
+	level := slog.LevelInfo
+	if d.outcome == "denied" {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "audit", "user", d.user, "channel", d.channel,
+		"verb", d.verb, "room", d.room, "service", d.service,
+		"outcome", d.outcome, "correlation_id", d.corr)
+}
+
+// command answers one slash command.
+func (b *Bot) command(ctx context.Context, log *slog.Logger, env string, sc slack.SlashCommand) {
+	log = log.With("user", sc.UserID, "channel", sc.ChannelID)
+	to := replyTo{url: sc.ResponseURL, channel: sc.ChannelID, user: sc.UserID}
+	d := &decision{user: sc.UserID, channel: sc.ChannelID, corr: env, verb: "unknown"}
+	defer b.finish(ctx, log, to, d)
+
+	if b.isDraining() {
+		d.outcome = "draining"
+		b.respond(ctx, log, to, commands.Error(stoppingText), false)
+		return
+	}
+	cmd, err := commands.Parse(sc.Text)
+	var ue *commands.UsageError
+	if errors.As(err, &ue) {
+		d.outcome = "usage"
+		b.respond(ctx, log, to, commands.Error(ue.Msg), false)
+		return
+	}
+	d.verb, d.room, d.service = string(cmd.Verb), cmd.Room, cmd.Service
+
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	m := b.run(ctx, log, d, cmd, sc.ChannelID)
+	b.respond(ctx, log, to, m, false)
+}
+
+const stoppingText = "roombot is restarting. Try again in a minute."
+
+// finish writes the audit line and metrics, and turns a panic in a
+// handler into an apology with a reference, so the next command works.
+func (b *Bot) finish(ctx context.Context, log *slog.Logger, to replyTo, d *decision) {
+	if p := recover(); p != nil {
+		ref := newNonce()[:8]
+		log.Error("handler panic", "ref", ref, "panic", fmt.Sprint(p),
+			"stack", string(debug.Stack()))
+		d.outcome = "internal_error"
+		b.respond(ctx, log, to, commands.InternalError(ref), false)
+	}
+	if d.outcome == "" {
+		d.outcome = "ok"
+	}
+	b.met.command(d.verb, d.outcome)
+	d.log(ctx, log)
+}
+
+// run carries out a parsed command and returns the answer.
+func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel string) commands.Message {
+	switch cmd.Verb {
+	case commands.VerbHelp:
+		return commands.Help(b.allowedVerbs(ctx, d.user))
+	case commands.VerbList:
+		return b.listCmd(ctx, log, d, cmd.Room)
+	case commands.VerbStatus:
+		return b.statusCmd(ctx, log, d, cmd.Room, cmd.Service)
+	case commands.VerbRestart:
+		return b.restartCmd(ctx, log, d, cmd.Room, cmd.Service, channel)
+	}
+	// TODO(bot): watch, unwatch and watching arrive with issue 6.
+	d.outcome = "unsupported"
+	return commands.Error("Watching rooms is not available in this version of roombot.")
+}
+
+// allow checks the allow-list and records a denial.
+func (b *Bot) allow(ctx context.Context, log *slog.Logger, d *decision, perm authz.Permission) bool {
+	err := b.policy.Check(ctx, d.user, perm)
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, authz.ErrNotAllowed) {
+		log.Warn("allow-list check failed", "err", err)
+	}
+	d.outcome = "denied"
+	b.met.denied(d.verb)
+	return false
+}
+
+func (b *Bot) may(ctx context.Context, user string, perm authz.Permission) bool {
+	return b.policy.Check(ctx, user, perm) == nil
+}
+
+func (b *Bot) allowedVerbs(ctx context.Context, user string) []commands.Verb {
+	var verbs []commands.Verb
+	if b.may(ctx, user, authz.View) {
+		verbs = append(verbs, commands.VerbList, commands.VerbStatus)
+	}
+	if b.may(ctx, user, authz.Restart) {
+		verbs = append(verbs, commands.VerbRestart)
+	}
+	if len(verbs) > 0 {
+		verbs = append(verbs, commands.VerbHelp)
+	}
+	return verbs
+}
+
+func denied(perm authz.Permission) commands.Message {
+	if perm == authz.Restart {
+		return commands.Error("You are not allowed to restart services. Ask the people who run roombot to add you.")
+	}
+	return commands.Error("You are not allowed to see room services. Ask the people who run roombot to add you.")
+}
+
+func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room string) commands.Message {
+	if !b.allow(ctx, log, d, authz.View) {
+		return denied(authz.View)
+	}
+	l, err := b.list(ctx, room)
+	if err != nil {
+		return b.roomFailure(log, d, room, err)
+	}
+	return commands.List(l, 0, b.may(ctx, d.user, authz.Restart), b.now())
+}
+
+func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room, name string) commands.Message {
+	if !b.allow(ctx, log, d, authz.View) {
+		return denied(authz.View)
+	}
+	canRestart := b.may(ctx, d.user, authz.Restart)
+	s, m, ok := b.find(ctx, log, d, room, name, canRestart)
+	if !ok {
+		return m
+	}
+	return commands.Status(room, s, canRestart, b.now())
+}
+
+func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, room, name, channel string) commands.Message {
+	if !b.allow(ctx, log, d, authz.Restart) {
+		return denied(authz.Restart)
+	}
+	s, m, ok := b.find(ctx, log, d, room, name, true)
+	if !ok {
+		return m
+	}
+	d.outcome = "confirm_asked"
+	return b.card(room, s, d.user, channel)
+}
+
+// find lists room and picks the service named name. When it cannot, it
+// returns the answer to give instead: the candidates of an ambiguous name,
+// or why nothing matched.
+func (b *Bot) find(ctx context.Context, log *slog.Logger, d *decision, room, name string, canRestart bool) (roomclient.Service, commands.Message, bool) {
+	l, err := b.list(ctx, room)
+	if err != nil {
+		return roomclient.Service{}, b.roomFailure(log, d, room, err), false
+	}
+	s, err := l.Find(name)
+	var ne *roomclient.NameError
+	switch {
+	case err == nil:
+		return s, commands.Message{}, true
+	case errors.As(err, &ne) && len(ne.Candidates) > 1:
+		d.outcome = "ambiguous"
+		return s, commands.Candidates(room, name, ne.Candidates, canRestart), false
+	}
+	d.outcome = "not_found"
+	return s, commands.Candidates(room, name, nil, canRestart), false
+}
+
+// card makes the confirmation card for restarting s.
+func (b *Bot) card(room string, s roomclient.Service, user, channel string) commands.Message {
+	if s.ID == "" {
+		return commands.Error(fmt.Sprintf("Service `%s` has no id, so it cannot be restarted.", s.Name))
+	}
+	now := b.now()
+	tok := b.signer.sign(ticket{
+		Room: room, ServiceID: s.ID, Service: s.Name,
+		Requester: user, Channel: channel,
+		Issued: now.Unix(), Nonce: newNonce(),
+	})
+	if len(tok) > maxButtonValue {
+		return commands.Error("That room or service name is too long for a confirmation button.")
+	}
+	return commands.Confirm(commands.Confirmation{
+		Room: room, Service: s, Token: tok,
+		Requester: user, Expires: now.Add(b.cfg.ConfirmTTL), Now: now,
+	})
+}
+
+// maxButtonValue is Slack's limit on a button's value.
+const maxButtonValue = 2000

@@ -1,0 +1,82 @@
+package bot_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/roomops/roombot/slacksim"
+)
+
+func TestList(t *testing.T) {
+	h := newHarness(t)
+	m := h.command(vera, "list lobby")
+
+	text := m.Render()
+	for _, want := range []string{"web", "worker", "cron", "5 services"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("list lobby reply lacks %q:\n%s", want, text)
+		}
+	}
+	if !m.Ephemeral {
+		t.Error("list reply is visible to the channel, want ephemeral")
+	}
+	if hasButton(m, "rs.restart.ask") {
+		t.Error("viewer sees Restart buttons")
+	}
+	if got := h.room.Calls("lobby", "list"); got != 1 {
+		t.Errorf("room saw %d list calls, want 1", got)
+	}
+	h.noViolations()
+}
+
+func TestListOffersRestartToRestarters(t *testing.T) {
+	h := newHarness(t)
+	m := h.command(alice, "list lobby")
+	if !hasButton(m, "rs.restart.ask") {
+		t.Fatalf("restarter's list has no Restart button:\n%s", m.Render())
+	}
+}
+
+func TestStatus(t *testing.T) {
+	h := newHarness(t)
+	m := h.command(vera, "status lobby web")
+	text := m.Render()
+	for _, want := range []string{"web", "c-svc-web", "running"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status reply lacks %q:\n%s", want, text)
+		}
+	}
+	h.noViolations()
+}
+
+// TestRestartFlow is the whole job: restart, confirm, exactly one restart
+// in the room, a notification naming who did it, updated once the service
+// runs again.
+func TestRestartFlow(t *testing.T) {
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) { c.NotifyChannel = notify }
+	})
+	card := h.card(alice, "web")
+	if h.restarts("svc-web") != 0 {
+		t.Fatal("the card alone restarted the service")
+	}
+
+	env := h.click(alice, card.TS, "rs.restart.confirm")
+	h.reply(env)
+	n := h.notification(func(m slacksim.Message) bool {
+		return strings.Contains(m.Text, "back after")
+	})
+	if got := h.restarts("svc-web"); got != 1 {
+		t.Errorf("room saw %d restarts of svc-web, want 1", got)
+	}
+	if r := n.Render(); !strings.Contains(r, "<@"+alice+">") || !strings.Contains(r, "web") {
+		t.Errorf("notification does not name the requester and service:\n%s", r)
+	}
+	if n.Channel != notify {
+		t.Errorf("notification went to %s, want ROOMBOT_NOTIFY_CHANNEL %s", n.Channel, notify)
+	}
+	if len(n.History) != 1 {
+		t.Errorf("notification edited %d times, want 1 (requested → back)", len(n.History))
+	}
+	h.noViolations()
+}

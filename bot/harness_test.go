@@ -1,0 +1,289 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+	"go.uber.org/goleak"
+
+	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/bot"
+	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/roomclient"
+	"github.com/roomops/roombot/roomclient/roomtest"
+	"github.com/roomops/roombot/slacksim"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// Users of the test workspace.
+const (
+	alice   = "U0ALICE01" // may restart
+	vera    = "U0VERA001" // may only view
+	mallory = "U0MALL001" // on no list
+	ops     = "C0OPS0001"
+	notify  = "C0NOTIFY1"
+)
+
+// wait bounds every wait in these tests: generous, so a slow machine does
+// not fail them, and still a failure rather than a hang.
+const wait = 20 * time.Second
+
+// service builds a fixture service whose spec has the given id and name,
+// running in container c-<id>.
+func service(id, name string) roomtest.Service {
+	spec, _ := json.Marshal(map[string]any{
+		"version": "v1", "kind": "Service", "id": id,
+		"metadata":  map[string]any{"name": name},
+		"container": map[string]any{"image": "ghcr.io/acme/" + name + ":1"},
+		"ports":     []any{map[string]any{"num": 8080, "liveness": "/healthz"}},
+	})
+	return roomtest.Service{Spec: spec, State: &roomtest.State{
+		ServiceID: id, State: "running",
+		ContainerID:  roomtest.Ptr("c-" + id),
+		StartedAt:    roomtest.At(time.Now().Add(-time.Hour)),
+		RestartCount: 2,
+	}}
+}
+
+// lobby is the room most tests use.
+func lobby() *roomtest.Fixture {
+	noState := service("svc-cron", "cron")
+	noState.State = nil
+	return &roomtest.Fixture{Rooms: map[string]*roomtest.Room{
+		"lobby": {Services: []roomtest.Service{
+			service("svc-web", "web"),
+			service("svc-api-1", "api"),
+			service("svc-api-2", "api"),
+			service("svc-worker", "worker"),
+			noState,
+		}},
+	}}
+}
+
+type harness struct {
+	t      *testing.T
+	ctx    context.Context
+	slack  *slacksim.Server
+	room   *roomtest.Server
+	rooms  *roomclient.Client
+	bot    *bot.Bot
+	logs   *syncBuffer
+	stop   context.CancelFunc
+	result chan error
+}
+
+type options struct {
+	fixture    *roomtest.Fixture
+	roomOpts   []roomtest.Option
+	slackConf  slacksim.Config
+	viewers    []string
+	restarters []string
+	conf       func(*bot.Config)
+	start      bool
+}
+
+func defaults() options {
+	return options{
+		fixture:    lobby(),
+		roomOpts:   []roomtest.Option{roomtest.WithRestartDelays(20*time.Millisecond, 20*time.Millisecond)},
+		viewers:    []string{vera},
+		restarters: []string{alice},
+		start:      true,
+	}
+}
+
+// newHarness starts the Slack stand-in, the room simulator and a bot
+// wired to both through the real slack-go and room clients.
+func newHarness(t *testing.T, opt ...func(*options)) *harness {
+	t.Helper()
+	o := defaults()
+	for _, f := range opt {
+		f(&o)
+	}
+	if o.slackConf.PingInterval == 0 {
+		o.slackConf.PingInterval = 200 * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	t.Cleanup(cancel)
+
+	h := &harness{t: t, ctx: ctx, logs: &syncBuffer{}}
+	h.slack = slacksim.NewServer(t, o.slackConf)
+	h.room = roomtest.NewServer(t, o.fixture, o.roomOpts...)
+	rc, err := roomclient.New(roomclient.Config{URL: h.room.URL(), Token: "room-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.rooms = rc
+	t.Cleanup(func() { rc.Close() })
+
+	sc := h.slack.Config()
+	api := slack.New(sc.BotToken, slack.OptionAppLevelToken(sc.AppToken),
+		slack.OptionAPIURL(h.slack.APIURL()))
+	pol, err := authz.New(o.viewers, o.restarters, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bot.Config{
+		API: api, Rooms: rc, Policy: pol,
+		Claims:          claims.NewMemory(nil),
+		SocketOptions:   []socketmode.Option{},
+		PingInterval:    2 * time.Second,
+		SigningKey:      []byte("test-signing-key-0123456789"),
+		CallTimeout:     5 * time.Second,
+		RecoveryPoll:    20 * time.Millisecond,
+		RecoveryTimeout: 5 * time.Second,
+		DrainTimeout:    5 * time.Second,
+		Logger:          slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if o.conf != nil {
+		o.conf(&cfg)
+	}
+	h.bot, err = bot.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.start {
+		h.start()
+	}
+	return h
+}
+
+// start runs the bot until the test ends, and waits for its connection.
+func (h *harness) start() {
+	h.t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	h.result = make(chan error, 1)
+	go func() { h.result <- h.bot.Run(ctx) }()
+	h.t.Cleanup(func() { h.shutdown() })
+	if err := h.slack.WaitConnections(h.ctx, 1); err != nil {
+		h.t.Fatalf("bot never connected: %v\nlogs:\n%s", err, h.logs)
+	}
+}
+
+// shutdown stops the bot and returns what Run returned.
+func (h *harness) shutdown() error {
+	if h.stop == nil {
+		return nil
+	}
+	h.stop()
+	h.stop = nil
+	select {
+	case err := <-h.result:
+		return err
+	case <-time.After(wait):
+		h.t.Fatal("bot did not stop")
+		return nil
+	}
+}
+
+// command types a slash command as user and returns the bot's reply.
+func (h *harness) command(user, text string) slacksim.Message {
+	h.t.Helper()
+	env, err := h.slack.SlashCommand(h.ctx, slacksim.SlashCommand{
+		UserID: user, ChannelID: ops, Text: text})
+	if err != nil {
+		h.t.Fatalf("SlashCommand(%q): %v", text, err)
+	}
+	return h.reply(env)
+}
+
+func (h *harness) reply(env *slacksim.Envelope) slacksim.Message {
+	h.t.Helper()
+	ev, err := h.slack.WaitReply(h.ctx, env)
+	if err != nil {
+		h.t.Fatalf("no reply to envelope %s: %v\nlogs:\n%s", env.ID, err, h.logs)
+	}
+	return ev.Message
+}
+
+// click presses the button with actionID on message ts, as user.
+func (h *harness) click(user, ts, actionID string) *slacksim.Envelope {
+	h.t.Helper()
+	env, err := h.slack.Click(h.ctx, slacksim.Click{
+		UserID: user, TS: ts, ActionID: actionID, IgnoreVisibility: true})
+	if err != nil {
+		h.t.Fatalf("Click(%s on %s): %v", actionID, ts, err)
+	}
+	return env
+}
+
+// card asks for a restart of service in lobby and returns the card.
+func (h *harness) card(user, svc string) slacksim.Message {
+	h.t.Helper()
+	m := h.command(user, "restart lobby "+svc)
+	if !hasButton(m, "rs.restart.confirm") {
+		h.t.Fatalf("restart lobby %s: reply has no confirm button:\n%s", svc, m.Render())
+	}
+	return m
+}
+
+func hasButton(m slacksim.Message, actionID string) bool {
+	return strings.Contains(string(mustJSON(m.Blocks)), `"action_id":"`+actionID+`"`)
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// noViolations fails the test if any message broke Slack's limits.
+func (h *harness) noViolations() {
+	h.t.Helper()
+	for _, v := range h.slack.Violations() {
+		h.t.Errorf("slack limit violated: %v", v)
+	}
+}
+
+// restarts returns how many restarts of id the simulator received.
+func (h *harness) restarts(id string) int {
+	return h.room.Restarts("lobby", id)
+}
+
+// syncBuffer is a log sink that tests read while the bot writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var _ = fmt.Sprint
+
+type botConfig = bot.Config
+
+// notification waits for a message in the notify channel that matches.
+func (h *harness) notification(match func(slacksim.Message) bool) slacksim.Message {
+	h.t.Helper()
+	m, err := h.slack.WaitMessage(h.ctx, func(m slacksim.Message) bool {
+		return !m.Ephemeral && match(m)
+	})
+	if err != nil {
+		h.t.Fatalf("no such notification: %v\nlogs:\n%s", err, h.logs)
+	}
+	return m
+}

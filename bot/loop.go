@@ -1,0 +1,215 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/roomops/roombot/claims"
+)
+
+// envelopeTTL is how long an envelope id is remembered. Slack retries at
+// about 0 s, 1 min and 5 min, so ten minutes covers every redelivery.
+const envelopeTTL = 15 * time.Minute
+
+// Run checks the bot token, connects Socket Mode and serves until ctx is
+// done. Then it drains: envelopes that still arrive are acked and told
+// the bot is stopping, work in flight gets DrainTimeout to finish, and
+// restarts still being watched are reported with an unknown outcome.
+// Run returns nil after a drain, or an error when Slack refuses a token.
+func (b *Bot) Run(ctx context.Context) error {
+	if _, err := b.api.AuthTestContext(ctx); err != nil {
+		return tokenError("SLACK_BOT_TOKEN", "auth.test", err)
+	}
+
+	// The socket and the work outlive ctx: both are needed while draining.
+	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSocket()
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- b.sm.RunContext(sockCtx) }()
+
+	stopping := ctx.Done()
+	var drained chan struct{}
+	for {
+		select {
+		case evt := <-b.sm.Events:
+			b.event(workCtx, evt)
+		case err := <-runErr:
+			stopWork()
+			b.settle()
+			return tokenError("SLACK_APP_TOKEN", "apps.connections.open", err)
+		case <-stopping:
+			stopping = nil
+			drained = make(chan struct{})
+			go func() {
+				b.drain(stopWork)
+				close(drained)
+			}()
+		case <-drained:
+			stopSocket()
+			<-runErr
+			b.log.Info("stopped")
+			return nil
+		}
+	}
+}
+
+// tokenError names the variable whose token Slack refused, so an operator
+// knows which one to fix; the token itself is never shown.
+func tokenError(variable, method string, err error) error {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) || isAuthError(err) {
+		return fmt.Errorf("slack refused %s (%s): %w", variable, method, err)
+	}
+	return fmt.Errorf("slack %s: %w", method, err)
+}
+
+func isAuthError(err error) bool {
+	switch err.Error() {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked":
+		return true
+	}
+	return false
+}
+
+// drain stops new work, waits for work in flight, and past DrainTimeout
+// cancels it so restart watches post "outcome unknown".
+func (b *Bot) drain(stopWork context.CancelFunc) {
+	b.mu.Lock()
+	b.draining = true
+	b.mu.Unlock()
+	b.log.Info("draining", "timeout", b.cfg.DrainTimeout)
+
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.DrainTimeout)
+	defer cancel()
+	if b.inflight.wait(ctx) == nil {
+		return
+	}
+	b.log.Warn("drain timed out; cancelling work in flight")
+	stopWork()
+	b.settle()
+}
+
+// settle waits a short while for cancelled work to post what it must.
+func (b *Bot) settle() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.inflight.wait(ctx); err != nil {
+		b.log.Error("work still in flight at exit")
+	}
+}
+
+func (b *Bot) isDraining() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.draining
+}
+
+// event handles one event from slack-go. It runs on the loop that reads
+// slack-go's event channel, so it must never block: slack-go stops
+// reading the socket while that channel is full.
+func (b *Bot) event(ctx context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.link.setUp(false)
+		b.log.Debug("socket mode connecting")
+	case socketmode.EventTypeConnected:
+		b.link.setUp(true)
+		if ce, ok := evt.Data.(*socketmode.ConnectedEvent); ok && ce.ConnectionCount > 0 {
+			b.met.reconnected()
+			b.log.Warn("socket mode reconnected", "connection", ce.ConnectionCount)
+		} else {
+			b.log.Info("socket mode connected")
+		}
+	case socketmode.EventTypeConnectionError:
+		b.link.setUp(false)
+		b.log.Warn("socket mode connection failed", "err", evt.Data)
+	case socketmode.EventTypeInvalidAuth:
+		b.link.setUp(false)
+	case socketmode.EventTypeIncomingError:
+		b.log.Warn("socket mode read failed", "err", evt.Data)
+	case socketmode.EventTypeErrorBadMessage:
+		b.log.Warn("socket mode message not understood", "err", evt.Data)
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
+		b.accept(ctx, evt)
+	case socketmode.EventTypeEventsAPI:
+		// No event subscriptions are configured; ack so Slack stops
+		// retrying one that arrives anyway.
+		if evt.Request != nil {
+			b.ack(evt.Request)
+		}
+	default:
+		b.log.Debug("socket mode event ignored", "type", string(evt.Type))
+	}
+}
+
+func (b *Bot) ack(req *socketmode.Request) {
+	start := time.Now()
+	if err := b.sm.Ack(*req); err != nil {
+		b.log.Warn("ack failed", "envelope_id", req.EnvelopeID, "err", err)
+	}
+	b.met.acked(time.Since(start))
+}
+
+// accept acks an envelope before anything else, then hands it to a
+// worker. Slack shows the user an error if the ack takes more than 3 s,
+// and a room may take longer than that to answer.
+func (b *Bot) accept(ctx context.Context, evt socketmode.Event) {
+	if evt.Request == nil {
+		return
+	}
+	b.ack(evt.Request)
+
+	b.inflight.add()
+	go func() {
+		defer b.inflight.done()
+		select {
+		case b.work <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-b.work }()
+		b.handle(ctx, evt)
+	}()
+}
+
+func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
+	env := evt.Request.EnvelopeID
+	log := b.log.With("envelope_id", env)
+	if !b.firstDelivery(ctx, log, env) {
+		log.Info("redelivery dropped", "retry_attempt", evt.Request.RetryAttempt)
+		return
+	}
+
+	switch data := evt.Data.(type) {
+	case slack.SlashCommand:
+		b.command(ctx, log, env, data)
+	case slack.InteractionCallback:
+		b.click(ctx, log, env, data)
+	default:
+		log.Warn("envelope payload not understood", "type", string(evt.Type))
+	}
+}
+
+// firstDelivery claims the envelope id. A store that cannot answer does
+// not stop the work: a repeated list is harmless, and a repeated
+// confirmation is stopped by its own single-use claim.
+func (b *Bot) firstDelivery(ctx context.Context, log *slog.Logger, env string) bool {
+	err := b.claims.Claim(ctx, "envelope:"+env, b.cfg.Instance, envelopeTTL)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, claims.ErrHeld):
+		return false
+	}
+	log.Warn("envelope dedup unavailable", "err", err)
+	return true
+}

@@ -1,0 +1,106 @@
+package bot
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the bot's Prometheus collectors. A nil *Metrics records
+// nothing, so tests and tools need not set one up.
+type Metrics struct {
+	commands    *prometheus.CounterVec
+	ack         prometheus.Histogram
+	roomCalls   *prometheus.HistogramVec
+	restarts    *prometheus.CounterVec
+	reconnects  prometheus.Counter
+	denials     *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+}
+
+// NewMetrics makes the collectors and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombot_commands_total",
+			Help: "Commands and clicks handled, by verb and outcome.",
+		}, []string{"verb", "outcome"}),
+		ack: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "roombot_ack_seconds",
+			Help: "Time from an envelope reaching the bot to its ack being queued.",
+			// Slack allows 3 s; anything past a few ms is the bot's fault.
+			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 3},
+		}),
+		roomCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "roombot_room_call_seconds",
+			Help:    "Room calls by operation and result.",
+			Buckets: prometheus.ExponentialBuckets(.001, 4, 9),
+		}, []string{"op", "result"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombot_restarts_total",
+			Help: "Restarts asked of rooms, by outcome.",
+		}, []string{"outcome"}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roombot_socket_reconnects_total",
+			Help: "Socket Mode connections opened after the first.",
+		}),
+		denials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombot_denials_total",
+			Help: "Commands and clicks refused by the allow-list, by verb.",
+		}, []string{"verb"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombot_slack_rate_limited_total",
+			Help: "HTTP 429 answers from Slack, by method.",
+		}, []string{"method"}),
+	}
+	reg.MustRegister(m.commands, m.ack, m.roomCalls, m.restarts,
+		m.reconnects, m.denials, m.rateLimited)
+	return m
+}
+
+func (m *Metrics) command(verb, outcome string) {
+	if m != nil {
+		m.commands.WithLabelValues(verb, outcome).Inc()
+	}
+}
+
+func (m *Metrics) acked(d time.Duration) {
+	if m != nil {
+		m.ack.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) roomCall(op string, d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.roomCalls.WithLabelValues(op, result).Observe(d.Seconds())
+}
+
+func (m *Metrics) restart(outcome string) {
+	if m != nil {
+		m.restarts.WithLabelValues(outcome).Inc()
+	}
+}
+
+func (m *Metrics) reconnected() {
+	if m != nil {
+		m.reconnects.Inc()
+	}
+}
+
+func (m *Metrics) denied(verb string) {
+	if m != nil {
+		m.denials.WithLabelValues(verb).Inc()
+	}
+}
+
+func (m *Metrics) limited(method string) {
+	if m != nil {
+		m.rateLimited.WithLabelValues(method).Inc()
+	}
+}

@@ -1,0 +1,166 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+
+	"github.com/roomops/roombot/commands"
+)
+
+// replyTo is where an answer to one user goes: the response_url of the
+// command or click, and the channel and user for the fallback.
+type replyTo struct {
+	url     string
+	channel string
+	user    string
+}
+
+// Rate-limit handling: Slack's Retry-After is honoured, but a reply that
+// would wait longer than maxRetryWait, or a third time, is given up.
+const (
+	maxAttempts  = 3
+	maxRetryWait = 30 * time.Second
+	replyTimeout = 15 * time.Second
+)
+
+// respond posts m to the user through the response_url, replacing the
+// message the click came from when replace is set. A response_url lasts
+// 30 minutes and 5 uses; when Slack says it is spent, the answer goes as
+// an ephemeral message instead. A 5xx is not retried: the post may have
+// landed, and a duplicate is worse than a log line.
+func (b *Bot) respond(ctx context.Context, log *slog.Logger, to replyTo, m commands.Message, replace bool) {
+	// The answer is owed even when the work's deadline has passed.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	defer cancel()
+
+	hook := slack.MsgOptionResponseURL(to.url, slack.ResponseTypeEphemeral)
+	if replace {
+		hook = slack.MsgOptionReplaceOriginal(to.url)
+	}
+	err := errors.New("no response_url")
+	if to.url != "" {
+		err = retryLimited(ctx, log, b.met, "response_url", func() error {
+			_, _, err := b.api.PostMessageContext(ctx, to.channel, messageOptions(m, hook)...)
+			return err
+		})
+	}
+	if err == nil {
+		return
+	}
+	if !undelivered(err) || to.channel == "" || to.user == "" {
+		log.Warn("reply not delivered", "err", err)
+		return
+	}
+	err = retryLimited(ctx, log, b.met, "chat.postEphemeral", func() error {
+		_, err := b.api.PostEphemeralContext(ctx, to.channel, to.user, messageOptions(m)...)
+		return err
+	})
+	if err != nil {
+		log.Warn("reply not delivered", "err", err, "fallback", "chat.postEphemeral")
+	}
+}
+
+func messageOptions(m commands.Message, extra ...slack.MsgOption) []slack.MsgOption {
+	// Message text is escaped by the renderer already; slack-go's own
+	// escaping would double it.
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
+	if len(m.Blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
+	}
+	return append(opts, extra...)
+}
+
+// undelivered reports whether err proves Slack did not take the message,
+// so that sending it another way cannot duplicate it.
+func undelivered(err error) bool {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return true
+	}
+	var sc slack.StatusCodeError
+	return errors.As(err, &sc) && sc.Code >= 400 && sc.Code < 500
+}
+
+// retryLimited calls f again after each 429, waiting Retry-After, at most
+// maxAttempts times in all. Other errors are returned at once.
+func retryLimited(ctx context.Context, log *slog.Logger, met *Metrics, method string, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) {
+			return err
+		}
+		met.limited(method)
+		wait := max(rl.RetryAfter, 100*time.Millisecond)
+		if attempt == maxAttempts || wait > maxRetryWait {
+			return err
+		}
+		log.Warn("slack rate limited", "method", method,
+			"retry_after", rl.RetryAfter, "attempt", attempt)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
+}
+
+// notifier posts and edits channel messages, at most about one a second
+// per channel: Slack's own limit for chat.postMessage, past which it
+// answers 429 or drops messages.
+type notifier struct {
+	api *slack.Client
+	met *Metrics
+
+	// mu guards limits.
+	mu     sync.Mutex
+	limits map[string]*rate.Limiter
+}
+
+func newNotifier(api *slack.Client, met *Metrics) *notifier {
+	return &notifier{api: api, met: met, limits: make(map[string]*rate.Limiter)}
+}
+
+func (n *notifier) limiter(channel string) *rate.Limiter {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l, ok := n.limits[channel]
+	if !ok {
+		l = rate.NewLimiter(rate.Every(time.Second), 3)
+		n.limits[channel] = l
+	}
+	return l
+}
+
+// post sends m to channel and returns the message's ts.
+func (n *notifier) post(ctx context.Context, log *slog.Logger, channel string, m commands.Message) (string, error) {
+	if err := n.limiter(channel).Wait(ctx); err != nil {
+		return "", err
+	}
+	var ts string
+	err := retryLimited(ctx, log, n.met, "chat.postMessage", func() error {
+		var err error
+		_, ts, err = n.api.PostMessageContext(ctx, channel, messageOptions(m)...)
+		return err
+	})
+	return ts, err
+}
+
+// update replaces the message at ts in channel with m.
+func (n *notifier) update(ctx context.Context, log *slog.Logger, channel, ts string, m commands.Message) error {
+	if err := n.limiter(channel).Wait(ctx); err != nil {
+		return err
+	}
+	return retryLimited(ctx, log, n.met, "chat.update", func() error {
+		_, _, _, err := n.api.UpdateMessageContext(ctx, channel, ts, messageOptions(m)...)
+		return err
+	})
+}

@@ -1,0 +1,236 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/commands"
+	"github.com/roomops/roombot/roomclient"
+)
+
+// A restartJob is one confirmed restart, from the click to the last
+// update of its notification.
+type restartJob struct {
+	t     ticket
+	by    string  // who clicked Restart
+	card  replyTo // the click's response_url: it replaces the card
+	stamp string  // the claim value of the lock and nonce
+	lock  string
+
+	service      roomclient.Service // as the room reported it before
+	oldContainer string
+	oldCount     int
+	asked        time.Time
+
+	channel, ts string // the notification; ts is empty if it failed
+}
+
+// lockKey names the per-service restart lock. Lengths keep a room name
+// with a colon from colliding with another room's service id.
+func lockKey(room, id string) string {
+	return fmt.Sprintf("restart:%d:%s:%s", len(room), room, id)
+}
+
+// confirm carries out a confirmed restart, once: the click is checked
+// again (signature, age, clicker's rights), the card's nonce is claimed
+// so a double click or a second replica does nothing, and the service is
+// locked so two cards cannot restart it at once.
+func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to replyTo, value string) {
+	t, ok := b.openTicket(ctx, log, d, to, value)
+	if !ok {
+		return
+	}
+	if !b.allow(ctx, log, d, authz.Restart) {
+		b.respond(ctx, log, to, denied(authz.Restart), false)
+		return
+	}
+	stamp := holder{By: d.user, At: b.now().Unix()}.String()
+	if !b.claimNonce(ctx, log, d, to, t, stamp) {
+		return
+	}
+
+	job := &restartJob{t: t, by: d.user, card: to, stamp: stamp,
+		lock: lockKey(t.Room, t.ServiceID)}
+	err := b.claims.Claim(ctx, job.lock, stamp, b.cfg.RecoveryTimeout+2*time.Minute)
+	var held *claims.HeldError
+	switch {
+	case errors.As(err, &held):
+		// The card stays usable once the other restart is over.
+		b.claims.Release(ctx, "confirm:"+t.Nonce, stamp)
+		d.outcome = "in_flight"
+		by, at := parseHolder(held.Holder)
+		b.respond(ctx, log, to, commands.InFlight(t.Room, t.Service, by, at, b.now()), false)
+		return
+	case err != nil:
+		b.claims.Release(ctx, "confirm:"+t.Nonce, stamp)
+		b.claimFailed(ctx, log, d, to, err)
+		return
+	}
+	b.runRestart(ctx, log, d, job)
+}
+
+// runRestart restarts the service, posts the notification and starts the
+// watch. The lock passes to the watch, which releases it when done.
+func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job *restartJob) {
+	t := job.t
+	b.respond(ctx, log, job.card, commands.Restarting(t.Room, t.Service, job.by), true)
+
+	callCtx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	if err := b.before(callCtx, job); err != nil {
+		b.restartFailed(ctx, log, d, job, err)
+		return
+	}
+	job.asked = b.now()
+	if err := b.restart(callCtx, t.Room, t.ServiceID); err != nil {
+		b.restartFailed(ctx, log, d, job, err)
+		return
+	}
+	d.outcome = "restarted"
+	b.met.restart("requested")
+
+	job.channel = b.cfg.NotifyChannel
+	if job.channel == "" {
+		job.channel = t.Channel
+	}
+	m := commands.Notify(b.notice(job, commands.PhaseRequested, nil))
+	ts, err := b.notifier.post(ctx, log, job.channel, m)
+	if err != nil {
+		log.Warn("restart notification not posted", "notify_channel", job.channel, "err", err)
+	}
+	job.ts = ts
+	b.respond(ctx, log, job.card, m, true)
+
+	b.inflight.add()
+	go b.watch(ctx, log, job)
+}
+
+// before records the service as it is before the restart, so the watch
+// can tell the new container from the old one.
+func (b *Bot) before(ctx context.Context, job *restartJob) error {
+	l, err := b.list(ctx, job.t.Room)
+	if err != nil {
+		return err
+	}
+	s, ok := byID(l, job.t.ServiceID)
+	if !ok {
+		return &roomclient.Error{Code: roomclient.CodeServiceNotFound,
+			Text: "the service is no longer in the room"}
+	}
+	job.service = s
+	if s.State != nil {
+		job.oldContainer, job.oldCount = s.State.ContainerID, s.State.RestartCount
+	}
+	return nil
+}
+
+func (b *Bot) restartFailed(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
+	b.releaseLock(job)
+	b.met.restart("failed")
+	text, known := roomErrorText(job.t.Room, err, b.cfg.CallTimeout)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A restart that timed out may still have happened.
+		text += " The restart may or may not have happened: check with `list`."
+	}
+	if !known {
+		text = "the room call failed"
+	}
+	d.outcome = "restart_failed"
+	log.Warn("restart failed", "room", job.t.Room, "service", job.t.Service, "err", err)
+	b.respond(ctx, log, job.card, commands.RestartFailed(job.t.Room, job.t.Service, text), true)
+}
+
+func (b *Bot) releaseLock(job *restartJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b.claims.Release(ctx, job.lock, job.stamp)
+}
+
+// watch polls the room until the service runs in a new container, or
+// RecoveryTimeout passes, then updates the notification. When the bot
+// shuts down first, the notification says the outcome is unknown.
+func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
+	defer b.inflight.done()
+	defer b.releaseLock(job)
+
+	deadline := time.NewTimer(b.cfg.RecoveryTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(b.cfg.RecoveryPoll)
+	defer tick.Stop()
+
+	last := job.service.State
+	for {
+		select {
+		case <-ctx.Done():
+			b.report(ctx, log, job, commands.PhaseUnknown, last)
+			return
+		case <-deadline.C:
+			b.report(ctx, log, job, commands.PhaseNotBack, last)
+			return
+		case <-tick.C:
+		}
+		l, err := b.list(ctx, job.t.Room)
+		if err != nil {
+			log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
+			continue
+		}
+		s, ok := byID(l, job.t.ServiceID)
+		if !ok || s.State == nil {
+			continue
+		}
+		last = s.State
+		if job.back(s.State) {
+			b.report(ctx, log, job, commands.PhaseBack, last)
+			return
+		}
+	}
+}
+
+// back reports whether st shows the service running again in a container
+// other than the one it had before the restart.
+func (j *restartJob) back(st *roomclient.State) bool {
+	if st.State != "running" {
+		return false
+	}
+	return st.ContainerID != j.oldContainer || st.RestartCount > j.oldCount
+}
+
+func (b *Bot) notice(job *restartJob, phase commands.Phase, st *roomclient.State) commands.Notice {
+	n := commands.Notice{
+		Requester: job.by, Room: job.t.Room, Service: job.service,
+		Phase: phase, Took: b.now().Sub(job.asked),
+	}
+	if n.Service.Name == "" {
+		n.Service = roomclient.Service{ID: job.t.ServiceID, Name: job.t.Service}
+	}
+	if st != nil {
+		n.State, n.ExitCode, n.StartError = st.State, st.LastExitCode, st.LastStartError
+		n.Service.State = st
+	}
+	return n
+}
+
+// report updates the notification with the outcome, or the card when the
+// notification could not be posted.
+func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, phase commands.Phase, st *roomclient.State) {
+	// The outcome is owed even when ctx was cancelled by the drain.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	defer cancel()
+
+	b.met.restart(string(phase))
+	log.Info("restart outcome", "room", job.t.Room, "service", job.t.Service,
+		"outcome", string(phase), "took", b.now().Sub(job.asked))
+	m := commands.Notify(b.notice(job, phase, st))
+	if job.ts == "" {
+		b.respond(ctx, log, job.card, m, true)
+		return
+	}
+	if err := b.notifier.update(ctx, log, job.channel, job.ts, m); err != nil {
+		log.Warn("restart notification not updated", "notify_channel", job.channel, "err", err)
+	}
+}

@@ -1,0 +1,88 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/roomops/roombot/commands"
+	"github.com/roomops/roombot/roomclient"
+)
+
+// list asks room for its services. Concurrent asks for one room share a
+// single room call: in a burst, the room and the bot's two cores do the
+// work once. The shared call runs on its own deadline, so one asker giving
+// up does not fail the others; each asker still stops at its own.
+func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
+	ch := b.lists.DoChan(room, func() (any, error) {
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CallTimeout)
+		defer cancel()
+		start := time.Now()
+		l, err := b.rooms.List(callCtx, room)
+		b.met.roomCall("list", time.Since(start), err)
+		return l, err
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*roomclient.List), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (b *Bot) restart(ctx context.Context, room, id string) error {
+	start := time.Now()
+	err := b.rooms.Restart(ctx, room, id)
+	b.met.roomCall("restart", time.Since(start), err)
+	return err
+}
+
+// roomFailure turns a room error into the answer for the user. Errors the
+// user can act on are said plainly; anything else is logged under a
+// reference the user can quote.
+func (b *Bot) roomFailure(log *slog.Logger, d *decision, room string, err error) commands.Message {
+	text, known := roomErrorText(room, err, b.cfg.CallTimeout)
+	if known {
+		d.outcome = "room_error"
+		log.Warn("room call failed", "room", room, "err", err)
+		return commands.Error(text)
+	}
+	ref := newNonce()[:8]
+	d.outcome = "internal_error"
+	log.Error("room call failed", "room", room, "err", err, "ref", ref)
+	return commands.InternalError(ref)
+}
+
+func roomErrorText(room string, err error, timeout time.Duration) (string, bool) {
+	var (
+		re *roomclient.Error
+		se *roomclient.StatusError
+		oe *net.OpError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("Room `%s` did not answer within %s. Try again later.", room, timeout), true
+	case errors.As(err, &re):
+		return fmt.Sprintf("Room `%s` answered: %s", room, re.Text), true
+	case errors.As(err, &se):
+		return capitalise(se.Error()) + ".", true
+	case errors.Is(err, roomclient.ErrDisconnected):
+		return fmt.Sprintf("Lost the connection to room `%s` before it answered. Try again.", room), true
+	case errors.As(err, &oe):
+		return fmt.Sprintf("Could not reach room `%s`: the room server is down or unreachable.", room), true
+	}
+	return "", false
+}
+
+func capitalise(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
