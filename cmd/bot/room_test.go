@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomops/roombot/roomclient"
+	"github.com/roomops/roombot/roomclient/roomtest"
+)
+
+// env returns a getenv over m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// roomCmd runs "bot room args…" against srv and returns stdout and the error.
+func roomCmd(t *testing.T, srv *roomtest.Server, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	getenv := env(map[string]string{
+		"MESHAGENT_ROOM_URL": srv.URL(),
+		"MESHAGENT_API_KEY":  roomtest.APIKey("cli-secret"),
+	})
+	err := run(ctx, getenv, append([]string{"room"}, args...), &stdout, &stderr)
+	return stdout.String(), err
+}
+
+func TestRoomList(t *testing.T) {
+	srv := roomtest.NewServer(t, nil, roomtest.WithSecret("cli-secret"))
+	out, err := roomCmd(t, srv, "list", "lobby")
+	if err != nil {
+		t.Fatalf("room list lobby: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("room list lobby printed %d lines, want a header and 4 rows:\n%s", len(lines), out)
+	}
+	for _, want := range []string{"Id", "Restart_Scheduled_At", "Last_Start_Error", "Events"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("header %q lacks %q", lines[0], want)
+		}
+	}
+	if !strings.Contains(lines[2], "9000: ready, 9090: no liveness") {
+		t.Errorf("api row %q lacks its ports", lines[2])
+	}
+}
+
+func TestRoomListNoServices(t *testing.T) {
+	fx := &roomtest.Fixture{Rooms: map[string]*roomtest.Room{"void": {}}}
+	srv := roomtest.NewServer(t, fx)
+	out, err := roomCmd(t, srv, "list", "void")
+	if err == nil || !strings.Contains(err.Error(), "No rows to print") || out != "" {
+		t.Errorf("room list void = %q, %v; want the No rows error", out, err)
+	}
+}
+
+func TestRoomRestart(t *testing.T) {
+	srv := roomtest.NewServer(t, nil)
+	out, err := roomCmd(t, srv, "restart", "lobby", "web")
+	if err != nil || out != "Restart requested: web (svc-web)\n" {
+		t.Fatalf("room restart lobby web = %q, %v", out, err)
+	}
+	out, err = roomCmd(t, srv, "restart", "--id", "svc-api", "lobby")
+	if err != nil || out != "Restart requested: api (svc-api)\n" {
+		t.Fatalf("room restart --id svc-api lobby = %q, %v", out, err)
+	}
+	if srv.Restarts("lobby", "svc-web") != 1 || srv.Restarts("lobby", "svc-api") != 1 {
+		t.Errorf("simulator restarts: web %d, api %d; want 1 each",
+			srv.Restarts("lobby", "svc-web"), srv.Restarts("lobby", "svc-api"))
+	}
+}
+
+func TestRoomRestartAmbiguous(t *testing.T) {
+	fx := &roomtest.Fixture{Rooms: map[string]*roomtest.Room{"r": {Services: []roomtest.Service{
+		{Spec: []byte(`{"version":"v1","kind":"Service","id":"a-1","metadata":{"name":"dup"}}`)},
+		{Spec: []byte(`{"version":"v1","kind":"Service","id":"a-2","metadata":{"name":"dup"}}`)},
+		{Spec: []byte(`{"version":"v1","kind":"Service","metadata":{"name":"anon"}}`)},
+	}}}}
+	srv := roomtest.NewServer(t, fx)
+	_, err := roomCmd(t, srv, "restart", "r", "dup")
+	if err == nil || !strings.Contains(err.Error(), "a-1, a-2") {
+		t.Errorf("room restart r dup = %v, want both candidate ids", err)
+	}
+	_, err = roomCmd(t, srv, "restart", "r", "anon")
+	if err == nil || !strings.Contains(err.Error(), "no id") {
+		t.Errorf("room restart r anon = %v, want a no-id error", err)
+	}
+	if n := srv.Calls("r", "restart"); n != 0 {
+		t.Errorf("simulator saw %d restart calls, want 0", n)
+	}
+}
+
+func TestRoomErrors(t *testing.T) {
+	srv := roomtest.NewServer(t, nil)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no credentials", map[string]string{}, []string{"list", "lobby"},
+			"MESHAGENT_API_KEY or MESHAGENT_TOKEN"},
+		{"both credentials", map[string]string{"MESHAGENT_API_KEY": "ma-x", "MESHAGENT_TOKEN": "t"},
+			[]string{"list", "lobby"}, "only one"},
+		{"bad key", map[string]string{"MESHAGENT_API_KEY": "sk-nope"}, []string{"list", "lobby"},
+			"invalid API key"},
+		{"unknown room", nil, []string{"list", "nowhere"}, "not found (HTTP 404)"},
+		{"unknown service", nil, []string{"restart", "lobby", "nope"}, `no service named "nope"`},
+		{"usage", nil, []string{"list"}, "usage:"},
+		{"unknown verb", nil, []string{"describe", "lobby"}, "unknown room command"},
+		{"not allowed", nil, []string{"restart", "staging", "docs"}, "room error 7002"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := tt.env
+			if e == nil {
+				e = map[string]string{"MESHAGENT_TOKEN": "t"}
+			}
+			e["MESHAGENT_ROOM_URL"] = srv.URL()
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"room"}, tt.args...)
+			err := run(context.Background(), env(e), args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("bot room %v = %v, want one line containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	code := 137
+	list := &roomclient.List{Services: []roomclient.Service{
+		{ID: "s-1", Name: "web", Image: "img:1", State: &roomclient.State{
+			State: "running", ContainerID: "c-1",
+			StartedAt:    time.Unix(1700000000, 250000000),
+			RestartCount: 2, LastExitCode: &code,
+			Ports: []roomclient.PortStatus{
+				{Num: "8080", LivenessStatus: "ready"},
+				{Num: "*", LivenessStatus: "not_configured"},
+			},
+			Events: make([]roomclient.Event, 3),
+		}},
+		{Name: "bare"},
+	}}
+	var b bytes.Buffer
+	if err := writeTable(&b, list, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"Id    Name  Image  State    Ports                        Container_Id  Started_At                  Restart_Scheduled_At  Restart_Count  Last_Exit_Code  Last_Start_Error  Events\n" +
+		"s-1   web   img:1  running  8080: ready, *: no liveness  c-1           2023-11-14T22:13:20.250000  None                  2              137             None              3\n" +
+		"None  bare  None   None     None                         None          None                        None                  None           None            None              None\n"
+	if b.String() != want {
+		t.Errorf("writeTable =\n%s\nwant\n%s", b.String(), want)
+	}
+}
