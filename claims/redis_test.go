@@ -5,62 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/internal/redistest"
 )
 
-// redisURL returns the Redis the tests use: ROOMBOT_TEST_REDIS_URL when
-// set (CI starts one), else a redis-server started here when one is
-// installed. Without either the Redis tests skip; CI sets the variable, so
-// there they always run.
-func redisURL(t testing.TB) string {
-	t.Helper()
-	if u := os.Getenv("ROOMBOT_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("no Redis: set ROOMBOT_TEST_REDIS_URL or install redis-server (.ci/run does)")
-	}
-	return startRedis(t, path)
-}
-
-func startRedis(t testing.TB, path string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	cmd := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-
-	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	s, err := claims.OpenRedis(url, "probe:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Ping(context.Background()) != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %d did not answer within 10s", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return url
-}
+func redisURL(t testing.TB) string { return redistest.URL(t) }
 
 // newRedisStore returns a store under a prefix of its own, so tests never
 // see each other's keys in a shared Redis.
