@@ -2,6 +2,7 @@ package slacksim
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,10 +124,14 @@ func (s *Server) send(ctx context.Context, env *Envelope, avoid int) error {
 	return err
 }
 
-// newEnvelopeIDLocked makes an id shaped like Slack's UUIDs.
+// newEnvelopeIDLocked makes an id shaped like Slack's UUIDs. Ids are
+// random, as Slack's are, so stand-ins in several tests sharing one Redis
+// never hand a bot an id it has seen.
 func (s *Server) newEnvelopeIDLocked() string {
 	s.seq++
-	return fmt.Sprintf("5f0c2a9e-0000-4000-8000-%012d", s.seq)
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("5f0c2a9e-%04x-4000-8000-%012x", s.seq&0xffff, b)
 }
 
 // deliver writes frame to one connection, trying another when the write
