@@ -172,6 +172,32 @@ func (s *Server) Click(ctx context.Context, c Click) (*Envelope, error) {
 	return env, nil
 }
 
+// DoubleClick clicks a button twice as fast as a user can: both clicks
+// are made from the message as it is now, before the first one's answer
+// can replace it, and both are sent at once. Each has its own envelope
+// and response_url, as two real clicks do.
+func (s *Server) DoubleClick(ctx context.Context, c Click) (first, second *Envelope, err error) {
+	s.mu.Lock()
+	first, err = s.clickLocked(c)
+	if err == nil {
+		second, err = s.clickLocked(c)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	errs := make(chan error, 2)
+	for _, env := range []*Envelope{first, second} {
+		go func() { errs <- s.Send(ctx, env) }()
+	}
+	for range 2 {
+		if e := <-errs; e != nil && err == nil {
+			err = fmt.Errorf("sending click: %w", e)
+		}
+	}
+	return first, second, err
+}
+
 func (s *Server) clickLocked(c Click) (*Envelope, error) {
 	m := s.byTS[c.TS]
 	switch {

@@ -552,3 +552,27 @@ func TestEmptyAckPayloadPostsNothing(t *testing.T) {
 		t.Errorf("empty ack payload: %d messages, violations %v; want none and one", n, v)
 	}
 }
+
+// TestDoubleClickBeforeReplace: both clicks of a DoubleClick come from the
+// card as it was, each with its own envelope and response_url.
+func TestDoubleClickBeforeReplace(t *testing.T) {
+	s := NewServer(t, Config{})
+	clicks := make(chan slack.InteractionCallback, 4)
+	connected(t, s, clientOpts{handle: cardBot(clicks)})
+	ctx := waitCtx(t)
+	card := cardFor(t, s, "U1")
+
+	a, b, err := s.DoubleClick(ctx, Click{UserID: "U1", TS: card.TS, ActionID: "rs.restart.confirm"})
+	if err != nil {
+		t.Fatalf("DoubleClick: %v", err)
+	}
+	ca, cb := <-clicks, <-clicks
+	if a.ID == b.ID || ca.ResponseURL == cb.ResponseURL {
+		t.Errorf("double click shares envelope %s/%s or url %s", a.ID, b.ID, ca.ResponseURL)
+	}
+	for _, c := range []slack.InteractionCallback{ca, cb} {
+		if acts := c.ActionCallback.BlockActions; len(acts) != 1 || acts[0].ActionID != "rs.restart.confirm" {
+			t.Errorf("click carries %+v, want one rs.restart.confirm", acts)
+		}
+	}
+}
