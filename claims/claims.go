@@ -36,6 +36,10 @@ type Store interface {
 	// Claim takes key for ttl, recording value, unless it is held. When
 	// it is held, Claim returns a *HeldError. Any other error means the
 	// store could not answer, and the caller must not assume the claim.
+	//
+	// Each claimer must use a value of its own: a store that retries a
+	// command takes finding its own value as its claim having landed, so
+	// two claimers with one value could both win.
 	Claim(ctx context.Context, key, value string, ttl time.Duration) error
 
 	// Renew extends a claim that value still holds. It returns a
