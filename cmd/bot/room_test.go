@@ -26,7 +26,7 @@ func roomCmd(t *testing.T, srv *roomtest.Server, args ...string) (string, error)
 		"MESHAGENT_ROOM_URL": srv.URL(),
 		"MESHAGENT_API_KEY":  roomtest.APIKey("cli-secret"),
 	})
-	err := run(ctx, getenv, append([]string{"room"}, args...), &stdout, &stderr)
+	err := run(ctx, getenv, append([]string{"room"}, args...), strings.NewReader(""), &stdout, &stderr)
 	return stdout.String(), err
 }
 
@@ -124,7 +124,7 @@ func TestRoomErrors(t *testing.T) {
 			e["MESHAGENT_ROOM_URL"] = srv.URL()
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"room"}, tt.args...)
-			err := run(context.Background(), env(e), args, &stdout, &stderr)
+			err := run(context.Background(), env(e), args, strings.NewReader(""), &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("bot room %v = %v, want one line containing %q", tt.args, err, tt.want)
 			}

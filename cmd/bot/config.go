@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/roomops/roombot/authz"
+)
+
+// Config is roombot's configuration, read from the environment. The
+// names are the ones DESIGN.md and the README document.
+type Config struct {
+	SlackAppToken secret `envconfig:"SLACK_APP_TOKEN" desc:"app-level token xapp-… (Socket Mode)"`
+	SlackBotToken secret `envconfig:"SLACK_BOT_TOKEN" desc:"bot token xoxb-… (Web API)"`
+	SlackAPIURL   string `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base"`
+
+	RoomURL string `envconfig:"MESHAGENT_ROOM_URL" default:"wss://api.meshagent.com" desc:"room websocket base"`
+	APIKey  secret `envconfig:"MESHAGENT_API_KEY" desc:"project API key ma-…; a short-lived token is minted per room"`
+	Token   secret `envconfig:"MESHAGENT_TOKEN" desc:"a ready participant token, instead of MESHAGENT_API_KEY"`
+
+	AllowedUsers  string        `envconfig:"ROOMBOT_ALLOWED_USERS" desc:"Slack user (U…/W…) or group (S…) ids that may list and status"`
+	RestartUsers  string        `envconfig:"ROOMBOT_RESTART_USERS" desc:"ids or groups that may also restart"`
+	NotifyChannel string        `envconfig:"ROOMBOT_NOTIFY_CHANNEL" desc:"channel id for restart notifications (default: where asked)"`
+	SigningKey    secret        `envconfig:"ROOMBOT_SIGNING_KEY" desc:"key for confirmation tokens; the same on every replica"`
+	ConfirmTTL    time.Duration `envconfig:"ROOMBOT_CONFIRM_TTL" default:"10m" desc:"how long a confirmation card stays valid"`
+	HTTPAddr      string        `envconfig:"ROOMBOT_HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz and /metrics"`
+	Watch         string        `envconfig:"ROOMBOT_WATCH" desc:"room=channel pairs watched for restarts nobody asked for"`
+	WatchInterval time.Duration `envconfig:"ROOMBOT_WATCH_INTERVAL" default:"15s" desc:"how often a watched room is polled"`
+	RedisURL      secret        `envconfig:"ROOMBOT_REDIS_URL" desc:"redis:// URL for claims shared by replicas"`
+	Drain         time.Duration `envconfig:"ROOMBOT_DRAIN_TIMEOUT" default:"30s" desc:"how long shutdown waits for restarts in flight"`
+	Recovery      time.Duration `envconfig:"ROOMBOT_RECOVERY_TIMEOUT" default:"5m" desc:"how long a restarted service may take to run again"`
+	LogLevel      string        `envconfig:"ROOMBOT_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat     string        `envconfig:"ROOMBOT_LOG_FORMAT" default:"json" desc:"json or text"`
+
+	// Parsed by check.
+	viewers, restarters []string
+	level               slog.Level
+}
+
+// A secret is a configuration value that must never be shown: it prints,
+// logs and marshals as *** however it is formatted.
+type secret string
+
+func (secret) String() string               { return "***" }
+func (secret) GoString() string             { return "***" }
+func (secret) LogValue() slog.Value         { return slog.StringValue("***") }
+func (secret) MarshalText() ([]byte, error) { return []byte("***"), nil }
+func (s secret) set() bool                  { return s != "" }
+func (s secret) reveal() string             { return string(s) }
+
+// LogValue shows the configuration in logs: secrets say only whether they
+// are set, durations read as durations.
+func (c *Config) LogValue() slog.Value {
+	isSet := func(s secret) string {
+		if s.set() {
+			return "***"
+		}
+		return ""
+	}
+	return slog.GroupValue(
+		slog.String("SLACK_APP_TOKEN", isSet(c.SlackAppToken)),
+		slog.String("SLACK_BOT_TOKEN", isSet(c.SlackBotToken)),
+		slog.String("SLACK_API_URL", c.SlackAPIURL),
+		slog.String("MESHAGENT_ROOM_URL", c.RoomURL),
+		slog.String("MESHAGENT_API_KEY", isSet(c.APIKey)),
+		slog.String("MESHAGENT_TOKEN", isSet(c.Token)),
+		slog.Any("ROOMBOT_ALLOWED_USERS", c.viewers),
+		slog.Any("ROOMBOT_RESTART_USERS", c.restarters),
+		slog.String("ROOMBOT_NOTIFY_CHANNEL", c.NotifyChannel),
+		slog.String("ROOMBOT_SIGNING_KEY", isSet(c.SigningKey)),
+		slog.String("ROOMBOT_CONFIRM_TTL", c.ConfirmTTL.String()),
+		slog.String("ROOMBOT_HTTP_ADDR", c.HTTPAddr),
+		slog.String("ROOMBOT_WATCH", c.Watch),
+		slog.String("ROOMBOT_WATCH_INTERVAL", c.WatchInterval.String()),
+		slog.String("ROOMBOT_REDIS_URL", isSet(c.RedisURL)),
+		slog.String("ROOMBOT_DRAIN_TIMEOUT", c.Drain.String()),
+		slog.String("ROOMBOT_RECOVERY_TIMEOUT", c.Recovery.String()),
+		slog.String("ROOMBOT_LOG_LEVEL", c.LogLevel),
+		slog.String("ROOMBOT_LOG_FORMAT", c.LogFormat),
+	)
+}
+
+// defaultConfig returns a configuration holding only the documented
+// defaults, as the struct tags give them, for callers that do not read the
+// environment (the demo). Fields with defaults are strings and durations.
+func defaultConfig() *Config {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	for i, f := range reflect.VisibleFields(v.Type()) {
+		def, ok := f.Tag.Lookup("default")
+		if !ok {
+			continue
+		}
+		switch fv := v.Field(i); fv.Interface().(type) {
+		case time.Duration:
+			d, err := time.ParseDuration(def)
+			if err != nil {
+				panic(fmt.Sprintf("config field %s: bad default %q", f.Name, def))
+			}
+			fv.SetInt(int64(d))
+		default:
+			fv.SetString(def)
+		}
+	}
+	return &c
+}
+
+// loadConfig reads the environment and checks it. demo relaxes the Slack
+// and room settings, which the demo provides itself.
+func loadConfig() (*Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: cannot read %q as a %s", pe.KeyName, pe.Value, pe.TypeName)
+		}
+		return nil, err
+	}
+	return &c, nil
+}
+
+var (
+	channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
+)
+
+// check validates every setting at once and reports each problem on its
+// own line, naming the variable, so one start fixes them all.
+func (c *Config) check(demo bool) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if !demo {
+		c.checkSlack(add)
+		c.checkRoom(add)
+	}
+	var err error
+	if c.viewers, err = authz.ParseIDs("ROOMBOT_ALLOWED_USERS", c.AllowedUsers); err != nil {
+		errs = append(errs, err)
+	}
+	if c.restarters, err = authz.ParseIDs("ROOMBOT_RESTART_USERS", c.RestartUsers); err != nil {
+		errs = append(errs, err)
+	}
+	if c.NotifyChannel != "" && !channelID.MatchString(c.NotifyChannel) {
+		add("ROOMBOT_NOTIFY_CHANNEL: %q is not a channel id (like C0123ABCD); copy it from the channel's details", c.NotifyChannel)
+	}
+	if c.ConfirmTTL < 10*time.Second || c.ConfirmTTL > 24*time.Hour {
+		add("ROOMBOT_CONFIRM_TTL: %s is out of range (10s to 24h)", c.ConfirmTTL)
+	}
+	if c.Drain < time.Second || c.Drain > 10*time.Minute {
+		add("ROOMBOT_DRAIN_TIMEOUT: %s is out of range (1s to 10m)", c.Drain)
+	}
+	if c.Recovery < time.Second || c.Recovery > time.Hour {
+		add("ROOMBOT_RECOVERY_TIMEOUT: %s is out of range (1s to 1h)", c.Recovery)
+	}
+	if c.WatchInterval < time.Second {
+		add("ROOMBOT_WATCH_INTERVAL: %s is too short (at least 1s)", c.WatchInterval)
+	}
+	if c.RedisURL.set() && len(c.SigningKey) < 16 {
+		add("ROOMBOT_SIGNING_KEY: with ROOMBOT_REDIS_URL set (several replicas), a shared key of at least 16 characters is required")
+	} else if c.SigningKey.set() && len(c.SigningKey) < 16 {
+		add("ROOMBOT_SIGNING_KEY: too short (at least 16 characters)")
+	}
+	if err := c.level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		add("ROOMBOT_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if f := strings.ToLower(c.LogFormat); f != "json" && f != "text" {
+		add("ROOMBOT_LOG_FORMAT: %q is not json or text", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) checkSlack(add func(string, ...any)) {
+	switch {
+	case !c.SlackAppToken.set():
+		add("SLACK_APP_TOKEN: not set; create an app-level token (xapp-…) with connections:write")
+	case !strings.HasPrefix(c.SlackAppToken.reveal(), "xapp-"):
+		add("SLACK_APP_TOKEN: not an app-level token (it must start with xapp-)")
+	}
+	switch {
+	case !c.SlackBotToken.set():
+		add("SLACK_BOT_TOKEN: not set; install the app and copy its bot token (xoxb-…)")
+	case !strings.HasPrefix(c.SlackBotToken.reveal(), "xoxb-"):
+		add("SLACK_BOT_TOKEN: not a bot token (it must start with xoxb-)")
+	}
+	if !strings.HasPrefix(c.SlackAPIURL, "https://") && !strings.HasPrefix(c.SlackAPIURL, "http://") {
+		add("SLACK_API_URL: %q is not an http(s) URL", c.SlackAPIURL)
+	}
+	// slack-go appends method names to the base as they are.
+	if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		c.SlackAPIURL += "/"
+	}
+}
+
+func (c *Config) checkRoom(add func(string, ...any)) {
+	switch {
+	case c.APIKey.set() && c.Token.set():
+		add("MESHAGENT_API_KEY and MESHAGENT_TOKEN: set only one of them")
+	case !c.APIKey.set() && !c.Token.set():
+		add("MESHAGENT_API_KEY or MESHAGENT_TOKEN: set one (a project API key ma-… is best)")
+	case c.APIKey.set() && !strings.HasPrefix(c.APIKey.reveal(), "ma-"):
+		add("MESHAGENT_API_KEY: not a project API key (it must start with ma-)")
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+)
+
+// A complete, valid production environment. Tests change one variable at
+// a time from it.
+var goodEnv = map[string]string{
+	"SLACK_APP_TOKEN":       "xapp-1-A0APP0001-secretapp",
+	"SLACK_BOT_TOKEN":       "xoxb-1111-secretbot",
+	"MESHAGENT_API_KEY":     "ma-kid-project-secretkey",
+	"ROOMBOT_ALLOWED_USERS": "U0VERA001",
+	"ROOMBOT_RESTART_USERS": "U0ALICE01, S0OPS0001",
+}
+
+// setEnv clears every variable the bot reads, then sets env over goodEnv.
+// Config comes from the process environment (envconfig), so these tests
+// cannot run in parallel.
+func setEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for _, k := range configVars() {
+		// Setenv restores the variable afterwards; Unsetenv then makes it
+		// absent, since envconfig reads a set but empty one as "".
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	for k, v := range goodEnv {
+		t.Setenv(k, v)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+func configVars() []string {
+	return []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL",
+		"MESHAGENT_ROOM_URL", "MESHAGENT_API_KEY", "MESHAGENT_TOKEN",
+		"ROOMBOT_ALLOWED_USERS", "ROOMBOT_RESTART_USERS", "ROOMBOT_NOTIFY_CHANNEL",
+		"ROOMBOT_SIGNING_KEY", "ROOMBOT_CONFIRM_TTL", "ROOMBOT_HTTP_ADDR",
+		"ROOMBOT_WATCH", "ROOMBOT_WATCH_INTERVAL", "ROOMBOT_REDIS_URL",
+		"ROOMBOT_DRAIN_TIMEOUT", "ROOMBOT_RECOVERY_TIMEOUT",
+		"ROOMBOT_LOG_LEVEL", "ROOMBOT_LOG_FORMAT"}
+}
+
+func loadChecked(t *testing.T) (*Config, error) {
+	t.Helper()
+	c, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return c, c.check(false)
+}
+
+func TestConfigGood(t *testing.T) {
+	setEnv(t, nil)
+	c, err := loadChecked(t)
+	if err != nil {
+		t.Fatalf("good environment refused: %v", err)
+	}
+	if c.SlackAPIURL != "https://slack.com/api/" || c.HTTPAddr != ":8080" {
+		t.Errorf("defaults: SLACK_API_URL %q, ROOMBOT_HTTP_ADDR %q", c.SlackAPIURL, c.HTTPAddr)
+	}
+	if got := fmt.Sprint(c.restarters); got != "[U0ALICE01 S0OPS0001]" {
+		t.Errorf("restarters = %s, want [U0ALICE01 S0OPS0001]", got)
+	}
+}
+
+// TestConfigErrors checks that each bad setting is refused with a message
+// naming its variable.
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // must appear in the error
+	}{
+		{"no app token", map[string]string{"SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN: not set"},
+		{"bot token as app token", map[string]string{"SLACK_APP_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN: not an app-level token"},
+		{"no bot token", map[string]string{"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN: not set"},
+		{"user token as bot token", map[string]string{"SLACK_BOT_TOKEN": "xoxp-1"}, "SLACK_BOT_TOKEN: not a bot token"},
+		{"neither room credential", map[string]string{"MESHAGENT_API_KEY": ""}, "MESHAGENT_API_KEY or MESHAGENT_TOKEN"},
+		{"both room credentials", map[string]string{"MESHAGENT_TOKEN": "tok"}, "set only one"},
+		{"malformed api key", map[string]string{"MESHAGENT_API_KEY": "sk-123"}, "MESHAGENT_API_KEY: not a project API key"},
+		{"name in allow-list", map[string]string{"ROOMBOT_ALLOWED_USERS": "@alice"}, "ROOMBOT_ALLOWED_USERS"},
+		{"channel in restart list", map[string]string{"ROOMBOT_RESTART_USERS": "C0OPS0001"}, "ROOMBOT_RESTART_USERS"},
+		{"channel name as notify", map[string]string{"ROOMBOT_NOTIFY_CHANNEL": "#ops"}, "ROOMBOT_NOTIFY_CHANNEL"},
+		{"confirm ttl not a duration", map[string]string{"ROOMBOT_CONFIRM_TTL": "ten"}, "ROOMBOT_CONFIRM_TTL"},
+		{"confirm ttl too short", map[string]string{"ROOMBOT_CONFIRM_TTL": "1s"}, "ROOMBOT_CONFIRM_TTL: 1s is out of range"},
+		{"watch interval too short", map[string]string{"ROOMBOT_WATCH_INTERVAL": "10ms"}, "ROOMBOT_WATCH_INTERVAL"},
+		{"drain not a duration", map[string]string{"ROOMBOT_DRAIN_TIMEOUT": "5"}, "ROOMBOT_DRAIN_TIMEOUT"},
+		{"redis without signing key", map[string]string{"ROOMBOT_REDIS_URL": "redis://r:6379"}, "ROOMBOT_SIGNING_KEY"},
+		{"short signing key", map[string]string{"ROOMBOT_SIGNING_KEY": "abc"}, "ROOMBOT_SIGNING_KEY: too short"},
+		{"log level", map[string]string{"ROOMBOT_LOG_LEVEL": "loud"}, "ROOMBOT_LOG_LEVEL"},
+		{"log format", map[string]string{"ROOMBOT_LOG_FORMAT": "xml"}, "ROOMBOT_LOG_FORMAT"},
+		{"api url", map[string]string{"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setEnv(t, tt.env)
+			_, err := loadChecked(t)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("config with %v: error %v, want one containing %q", tt.env, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigReportsEveryProblem(t *testing.T) {
+	setEnv(t, map[string]string{"SLACK_APP_TOKEN": "", "SLACK_BOT_TOKEN": "", "ROOMBOT_LOG_FORMAT": "xml"})
+	_, err := loadChecked(t)
+	if err == nil {
+		t.Fatal("three bad settings accepted")
+	}
+	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "ROOMBOT_LOG_FORMAT"} {
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("error does not name %s:\n%v", v, err)
+		}
+	}
+}
+
+// TestConfigHidesSecrets dumps the configuration every way it could be
+// dumped and looks for the secrets in the output.
+func TestConfigHidesSecrets(t *testing.T) {
+	setEnv(t, map[string]string{
+		"ROOMBOT_SIGNING_KEY": "signing-key-0123456789",
+		"ROOMBOT_REDIS_URL":   "redis://:redispass@r:6379",
+	})
+	c, err := loadChecked(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "%v %+v %#v\n", c, c, c)
+	js, _ := json.Marshal(c)
+	out.Write(js)
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "config", c)
+	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "config", c)
+
+	secrets := []string{"secretapp", "secretbot", "secretkey", "signing-key-0123456789", "redispass"}
+	for _, s := range secrets {
+		if strings.Contains(out.String(), s) {
+			t.Errorf("configuration dump shows %q:\n%s", s, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "***") {
+		t.Errorf("dump shows no redaction marker:\n%s", out.String())
+	}
+}
+
+// TestDefaultConfigMatchesEnvconfig: the defaults the demo starts from are
+// the ones envconfig applies to an empty environment.
+func TestDefaultConfigMatchesEnvconfig(t *testing.T) {
+	setEnv(t, nil)
+	for k := range goodEnv {
+		os.Unsetenv(k)
+	}
+	fromEnv, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprintf("%#v", *defaultConfig()), fmt.Sprintf("%#v", *fromEnv); got != want {
+		t.Errorf("defaultConfig() = %s\nenvconfig gives %s", got, want)
+	}
+}

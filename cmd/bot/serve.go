@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/bot"
+	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/roomclient"
+)
+
+func newLogger(c *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.level}
+	if strings.EqualFold(c.LogFormat, "text") {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// serveOptions adjust serve for the demo and tests.
+type serveOptions struct {
+	socket  []socketmode.Option
+	botConf func(*bot.Config)
+	ready   chan<- string // receives the HTTP address once listening
+}
+
+// serve runs the bot until ctx is done: Socket Mode, the room client, the
+// claim store and the operator HTTP endpoints. It returns nil after a
+// clean drain.
+func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) error {
+	api := slack.New(c.SlackBotToken.reveal(),
+		slack.OptionAppLevelToken(c.SlackAppToken.reveal()),
+		slack.OptionAPIURL(c.SlackAPIURL))
+
+	rooms, err := roomclient.New(roomclient.Config{
+		URL: c.RoomURL, Token: c.Token.reveal(), APIKey: c.APIKey.reveal(),
+		Logger: log.With("component", "roomclient"),
+	})
+	if err != nil {
+		return err
+	}
+	defer rooms.Close()
+
+	policy, err := authz.New(c.viewers, c.restarters, api)
+	if err != nil {
+		return err
+	}
+	if policy.Empty() {
+		log.Warn("nobody may use roombot: ROOMBOT_ALLOWED_USERS and ROOMBOT_RESTART_USERS are empty")
+	}
+
+	store, closeStore, err := openClaims(c)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bc := bot.Config{
+		API: api, SocketOptions: o.socket,
+		Rooms: rooms, Policy: policy, Claims: store,
+		SigningKey: []byte(c.SigningKey.reveal()), ConfirmTTL: c.ConfirmTTL,
+		NotifyChannel: c.NotifyChannel,
+		DrainTimeout:  c.Drain, RecoveryTimeout: c.Recovery,
+		Logger: log, Metrics: bot.NewMetrics(reg),
+	}
+	if o.botConf != nil {
+		o.botConf(&bc)
+	}
+	b, err := bot.New(bc)
+	if err != nil {
+		return err
+	}
+
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	addr, waitHTTP, err := serveHTTP(httpCtx, log, c.HTTPAddr, newMux(b, reg))
+	if err != nil {
+		return fmt.Errorf("ROOMBOT_HTTP_ADDR %q: %w", c.HTTPAddr, err)
+	}
+	if o.ready != nil {
+		o.ready <- addr
+	}
+
+	// The HTTP endpoints stay up while the bot drains, so probes see it
+	// go unready rather than vanish; they stop once the bot has.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer stopHTTP()
+		return b.Run(gctx)
+	})
+	g.Go(waitHTTP)
+	return g.Wait()
+}
+
+func openClaims(c *Config) (claims.Store, func(), error) {
+	if !c.RedisURL.set() {
+		return claims.NewMemory(nil), func() {}, nil
+	}
+	r, err := claims.OpenRedis(c.RedisURL.reveal(), "roombot:")
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() { r.Close() }, nil
+}
