@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/kelseyhightower/envconfig"
 )
@@ -75,5 +76,8 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, "usage: bot [-demo] | bot room list ROOM | bot room restart ROOM SERVICE\n\n")
 	fs.PrintDefaults()
 	fmt.Fprintf(w, "\nenvironment:\n")
-	envconfig.Usagef("", &Config{}, w, "  {{usage_key .}}\t{{usage_description .}}{{if usage_default .}} (default {{usage_default .}}){{end}}\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	envconfig.Usagef("", &Config{}, tw, "{{range .}}  {{usage_key .}}\t{{usage_description .}}"+
+		"{{if usage_default .}} (default {{usage_default .}}){{end}}\n{{end}}")
 }
