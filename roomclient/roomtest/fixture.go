@@ -186,15 +186,58 @@ func LoadFixture(r io.Reader) (*Fixture, error) {
 //go:embed demo.json
 var demoJSON []byte
 
+// demoTime is the moment the demo fixture's times were written for: its
+// services started hours before it, and its scheduled restart is due 20
+// minutes after it.
+var demoTime = time.Unix(1767260400, 0)
+
 // DemoFixture returns the demo rooms: "lobby", healthy, and "staging",
 // with a crash-looping service, a service with no state and a scheduled
-// restart. Each call returns a fresh copy.
+// restart. Its times are moved to the present, so the demo shows services
+// up for hours rather than since the day the fixture was written. Each
+// call returns a fresh copy.
 func DemoFixture() *Fixture {
 	fx, err := LoadFixture(bytes.NewReader(demoJSON))
 	if err != nil {
 		panic("roomtest: embedded demo fixture: " + err.Error())
 	}
+	fx.Shift(time.Since(demoTime))
 	return fx
+}
+
+// Shift moves every time in the fixture by d: start and exit times,
+// scheduled restarts, liveness checks and events.
+func (fx *Fixture) Shift(d time.Duration) {
+	secs := d.Seconds()
+	move := func(p *float64) {
+		if p != nil {
+			*p += secs
+		}
+	}
+	for _, r := range fx.Rooms {
+		for i := range r.Services {
+			if st := r.Services[i].State; st != nil {
+				st.shift(secs, move)
+			}
+		}
+		for i := range r.OrphanStates {
+			r.OrphanStates[i].shift(secs, move)
+		}
+	}
+}
+
+func (st *State) shift(secs float64, move func(*float64)) {
+	for _, p := range []*float64{st.RestartScheduledAt, st.StartedAt,
+		st.LastExitAt, st.LastStartErrorAt} {
+		move(p)
+	}
+	for i := range st.Status.Ports {
+		move(st.Status.Ports[i].LastCheckedAt)
+	}
+	for i := range st.Events {
+		st.Events[i].FirstTimestamp += secs
+		st.Events[i].LastTimestamp += secs
+	}
 }
 
 // Validate checks that every room would be accepted by the strict Python

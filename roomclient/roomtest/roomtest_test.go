@@ -244,3 +244,26 @@ func TestFixtureValidation(t *testing.T) {
 		t.Error("LoadFixture accepted an unknown top-level key")
 	}
 }
+
+// TestDemoFixtureIsCurrent: the demo's services started hours ago, not on
+// the day the fixture was written, and its scheduled restart is ahead.
+func TestDemoFixtureIsCurrent(t *testing.T) {
+	now := time.Now()
+	for name, r := range DemoFixture().Rooms {
+		for _, svc := range r.Services {
+			st := svc.State
+			if st == nil {
+				continue
+			}
+			if st.StartedAt != nil {
+				age := now.Sub(time.Unix(int64(*st.StartedAt), 0))
+				if age < 0 || age > 24*time.Hour {
+					t.Errorf("%s/%s started %s ago, want within the last day", name, st.ServiceID, age)
+				}
+			}
+			if st.RestartScheduledAt != nil && time.Unix(int64(*st.RestartScheduledAt), 0).Before(now) {
+				t.Errorf("%s/%s has its scheduled restart in the past", name, st.ServiceID)
+			}
+		}
+	}
+}
