@@ -1,0 +1,50 @@
+// Package watch polls MeshAgent rooms and tells Slack channels of the
+// restarts nobody asked for: a crash loop, an out-of-memory kill, a
+// scheduled restart, a service that fails to start, appears or goes, and
+// its coming back.
+//
+// # Pairs
+//
+// A channel watches a room through a Pair. Pairs come from configuration
+// (ROOMBOT_WATCH, read with ParsePairs) and from /room-services watch at
+// run time, kept in a PairStore: MemoryPairs, lost at restart, or
+// RedisPairs, shared by replicas and kept. A configured pair can be
+// removed only from the configuration. The Watcher reloads the pairs
+// every interval, so a pair added on one replica is polled by whichever
+// replica holds the room's lease.
+//
+// # Polls
+//
+// Each room is polled once an interval, however many channels watch it,
+// give or take a tenth so that many rooms do not poll in step. With
+// several replicas, only the holder of the room's lease in the claim
+// store ("watch:<room>", renewed at each poll, lasting three intervals
+// and a poll's timeout) polls it. A replica that takes a lease starts from a fresh baseline and
+// announces nothing for its first list, so a change made during a
+// failover may go unannounced; none is announced twice.
+//
+// Diff compares successive lists of a room. Services are matched by id;
+// those without one are skipped.
+//
+// # Messages
+//
+// The changes of one service form an episode, told by one message in
+// each watching channel (commands.Announce) and updated as the episode
+// goes on: ten restarts in two minutes are one message saying so. A
+// change after its message has been quiet for Window posts a new one.
+// Messages go through the Poster, one at a time per channel, so its rate
+// limit holds back that channel only; a newer version of a message that
+// waits replaces the older. A message Slack refuses is logged, once per
+// channel until one gets through, and never reported to Slack.
+//
+// A room that fails UnreachableAfter polls in a row is reported once,
+// and once more when it answers again; the baseline is kept meanwhile,
+// so what changed during the outage is told then.
+//
+// # roombot's own restarts
+//
+// The bot calls Performed before it restarts a service. That marks the
+// service in the claim store, shared by replicas, and while the mark
+// holds no change of the service is announced: the bot's own
+// notification tells that restart.
+package watch

@@ -1,0 +1,187 @@
+package watch
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/roomops/roombot/commands"
+)
+
+// An outbox delivers messages to channels through the Poster, in order
+// per channel and one at a time, so that the Poster's per-channel rate
+// limit and Retry-After waits hold back that channel only, and never a
+// poll. A keyed message is one Slack message, posted the first time and
+// updated after; while it waits its turn, a newer message for the same
+// key replaces it, so a burst of changes costs one call.
+type outbox struct {
+	post Poster
+	log  *slog.Logger
+
+	// ctx is the outbox's lifetime: close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // drain goroutines
+
+	// mu guards queues and the fields of every queue.
+	mu     sync.Mutex
+	queues map[string]*queue
+}
+
+// A queue is what one channel is owed.
+type queue struct {
+	items   []*item          // waiting, oldest first
+	byKey   map[string]*item // the waiting items that have a key
+	ts      map[string]string
+	busy    bool // a goroutine is draining
+	failing bool // the last delivery failed, and that was logged
+}
+
+// An item is one message to deliver. A one-off message has no key.
+type item struct {
+	key string
+	msg commands.Message
+}
+
+func newOutbox(p Poster, log *slog.Logger) *outbox {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &outbox{post: p, log: log, ctx: ctx, cancel: cancel,
+		queues: map[string]*queue{}}
+}
+
+// send queues m for channel under key ("" for a message never updated),
+// and starts delivering unless a delivery to channel is under way.
+func (o *outbox) send(channel, key string, m commands.Message) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ctx.Err() != nil {
+		return
+	}
+	q := o.queues[channel]
+	if q == nil {
+		q = &queue{byKey: map[string]*item{}, ts: map[string]string{}}
+		o.queues[channel] = q
+	}
+	if it := q.byKey[key]; key != "" && it != nil {
+		it.msg = m
+	} else {
+		it := &item{key: key, msg: m}
+		q.items = append(q.items, it)
+		if key != "" {
+			q.byKey[key] = it
+		}
+	}
+	if !q.busy {
+		q.busy = true
+		o.wg.Go(func() { o.drain(channel, q) })
+	}
+}
+
+// forget drops what is known of key's message in every channel once its
+// episode is over. A message still waiting is delivered all the same.
+func (o *outbox) forget(key string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for ch, q := range o.queues {
+		delete(q.ts, key)
+		if !q.busy && len(q.items) == 0 && len(q.ts) == 0 {
+			delete(o.queues, ch)
+		}
+	}
+}
+
+// wait returns once no delivery is under way.
+func (o *outbox) wait() { o.wg.Wait() }
+
+// close lets deliveries under way finish for up to grace, then cancels
+// the rest and waits for them to end.
+func (o *outbox) close(grace time.Duration) {
+	idle := make(chan struct{})
+	go func() {
+		o.wg.Wait()
+		close(idle)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
+	o.mu.Lock()
+	o.cancel()
+	o.mu.Unlock()
+	<-idle
+}
+
+func (o *outbox) drain(channel string, q *queue) {
+	for {
+		it, ts, ok := o.next(channel, q)
+		if !ok {
+			return
+		}
+		newTS, err := o.deliver(channel, ts, it.msg)
+
+		o.mu.Lock()
+		if err == nil && ts == "" && it.key != "" {
+			q.ts[it.key] = newTS
+		}
+		o.noteLocked(channel, q, err)
+		o.mu.Unlock()
+	}
+}
+
+// next takes the oldest waiting item of q, with the ts of its message
+// if it has one. At the end of the queue, or of the outbox, it marks q
+// idle and reports false.
+func (o *outbox) next(channel string, q *queue) (*item, string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(q.items) == 0 || o.ctx.Err() != nil {
+		if n := len(q.items); n > 0 {
+			o.log.Info("watch messages dropped at shutdown",
+				"channel", channel, "count", n)
+		}
+		q.items, q.busy = nil, false
+		clear(q.byKey)
+		return nil, "", false
+	}
+	it := q.items[0]
+	q.items = q.items[1:]
+	if it.key != "" {
+		delete(q.byKey, it.key)
+	}
+	return it, q.ts[it.key], true
+}
+
+// deliverTimeout bounds one delivery, Retry-After waits included, so a
+// stalled Slack holds a channel's queue only so long.
+const deliverTimeout = time.Minute
+
+func (o *outbox) deliver(channel, ts string, m commands.Message) (string, error) {
+	ctx, cancel := context.WithTimeout(o.ctx, deliverTimeout)
+	defer cancel()
+	if ts == "" {
+		return o.post.Post(ctx, channel, m)
+	}
+	return ts, o.post.Update(ctx, channel, ts, m)
+}
+
+// noteLocked logs the first failure to deliver to a channel, and the
+// first success after it. Slack's errors never go to Slack, where they
+// would feed on themselves (slack-socket-mode.md B.5), and a failed post
+// is not tried again: the next change of its episode posts anew.
+func (o *outbox) noteLocked(channel string, q *queue, err error) {
+	switch {
+	case err != nil && o.ctx.Err() != nil:
+		// Shutting down: not a failure worth a line.
+	case err != nil && !q.failing:
+		q.failing = true
+		o.log.Warn("watch message not delivered", "channel", channel, "err", err)
+	case err != nil:
+		o.log.Debug("watch message not delivered", "channel", channel, "err", err)
+	case q.failing:
+		q.failing = false
+		o.log.Info("watch messages delivered again", "channel", channel)
+	}
+}
