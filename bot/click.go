@@ -38,7 +38,7 @@ func (b *Bot) click(ctx context.Context, log *slog.Logger, env string, cb slack.
 	act := acts[0]
 
 	to := replyTo{url: cb.ResponseURL, channel: channel, user: cb.User.ID}
-	d := &decision{user: cb.User.ID, channel: channel, corr: env, verb: act.ActionID}
+	d := &decision{user: cb.User.ID, corr: env, verb: act.ActionID}
 	defer b.finish(ctx, log, to, d)
 	if b.isDraining() {
 		d.outcome = "draining"
@@ -66,10 +66,17 @@ func (b *Bot) click(ctx context.Context, log *slog.Logger, env string, cb slack.
 }
 
 // A holder is who took a claim and when; it is the claim's value, so a
-// refused click can say who was first.
+// refused click can say who was first. ID makes each claimer's value its
+// own: a store may take an equal value for a retry of its own claim, and
+// a double click is the same user in the same second.
 type holder struct {
 	By string `json:"by"`
 	At int64  `json:"at"`
+	ID string `json:"id"`
+}
+
+func (b *Bot) stamp(user string) string {
+	return holder{By: user, At: b.now().Unix(), ID: newNonce()}.String()
 }
 
 func (h holder) String() string {
@@ -140,7 +147,7 @@ func (b *Bot) cancelCard(ctx context.Context, log *slog.Logger, d *decision, to 
 		b.respond(ctx, log, to, denied(authz.Restart), false)
 		return
 	}
-	stamp := holder{By: d.user, At: b.now().Unix()}.String()
+	stamp := b.stamp(d.user)
 	if !b.claimNonce(ctx, log, d, to, t, stamp) {
 		return
 	}

@@ -17,26 +17,28 @@ import (
 // A decision is what the bot did with one command or click. It becomes
 // the audit line, the metrics, and the reply.
 type decision struct {
-	user, channel, corr string
+	user, corr          string
 	verb, room, service string
 	outcome             string
 }
 
+// log writes the audit line. log carries user and channel already, as
+// every handler's logger does; naming them again would give the JSON
+// line duplicate keys, which log stores refuse or resolve either way.
 func (d *decision) log(ctx context.Context, log *slog.Logger) {
 	level := slog.LevelInfo
 	if d.outcome == "denied" {
 		level = slog.LevelWarn
 	}
-	log.Log(ctx, level, "audit", "user", d.user, "channel", d.channel,
-		"verb", d.verb, "room", d.room, "service", d.service,
-		"outcome", d.outcome, "correlation_id", d.corr)
+	log.Log(ctx, level, "audit", "verb", d.verb, "room", d.room,
+		"service", d.service, "outcome", d.outcome, "correlation_id", d.corr)
 }
 
 // command answers one slash command.
 func (b *Bot) command(ctx context.Context, log *slog.Logger, env string, sc slack.SlashCommand) {
 	log = log.With("user", sc.UserID, "channel", sc.ChannelID)
 	to := replyTo{url: sc.ResponseURL, channel: sc.ChannelID, user: sc.UserID}
-	d := &decision{user: sc.UserID, channel: sc.ChannelID, corr: env, verb: "unknown"}
+	d := &decision{user: sc.UserID, corr: env, verb: "unknown"}
 	defer b.finish(ctx, log, to, d)
 
 	if b.isDraining() {

@@ -77,6 +77,8 @@ type harness struct {
 	slack  *slacksim.Server
 	room   *roomtest.Server
 	rooms  *roomclient.Client
+	spy    *roomSpy // what the bot asked of rooms
+	pol    *authz.Policy
 	bot    *bot.Bot
 	logs   *syncBuffer
 	stop   context.CancelFunc
@@ -89,8 +91,14 @@ type options struct {
 	slackConf  slacksim.Config
 	viewers    []string
 	restarters []string
+	authzOpts  []authz.Option
 	conf       func(*bot.Config)
 	start      bool
+
+	// roomConf adjusts the room client's configuration; botToken, when
+	// set, replaces the bot token the stand-in expects in the client.
+	roomConf func(*roomclient.Config)
+	botToken string
 }
 
 func defaults() options {
@@ -120,22 +128,32 @@ func newHarness(t *testing.T, opt ...func(*options)) *harness {
 	h := &harness{t: t, ctx: ctx, logs: &syncBuffer{}}
 	h.slack = slacksim.NewServer(t, o.slackConf)
 	h.room = roomtest.NewServer(t, o.fixture, o.roomOpts...)
-	rc, err := roomclient.New(roomclient.Config{URL: h.room.URL(), Token: "room-token"})
+	rcConf := roomclient.Config{URL: h.room.URL(), Token: "room-token"}
+	if o.roomConf != nil {
+		o.roomConf(&rcConf)
+	}
+	rc, err := roomclient.New(rcConf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.rooms = rc
+	h.spy = &roomSpy{next: rc}
 	t.Cleanup(func() { rc.Close() })
 
 	sc := h.slack.Config()
-	api := slack.New(sc.BotToken, slack.OptionAppLevelToken(sc.AppToken),
+	botToken := sc.BotToken
+	if o.botToken != "" {
+		botToken = o.botToken
+	}
+	api := slack.New(botToken, slack.OptionAppLevelToken(sc.AppToken),
 		slack.OptionAPIURL(h.slack.APIURL()))
-	pol, err := authz.New(o.viewers, o.restarters, api)
+	pol, err := authz.New(o.viewers, o.restarters, api, o.authzOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.pol = pol
 	cfg := bot.Config{
-		API: api, Rooms: rc, Policy: pol,
+		API: api, Rooms: h.spy, Policy: pol,
 		Claims:          claims.NewMemory(nil),
 		SocketOptions:   []socketmode.Option{},
 		PingInterval:    2 * time.Second,
@@ -254,16 +272,33 @@ func (h *harness) restarts(id string) int {
 	return h.room.Restarts("lobby", id)
 }
 
-// syncBuffer is a log sink that tests read while the bot writes.
+// syncBuffer is a log sink that tests read while the bot writes. Each
+// write wakes whoever waits for a line, so tests need not poll.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
+	// mu guards buf and changed.
+	mu      sync.Mutex
+	buf     strings.Builder
+	changed chan struct{} // closed at the next write
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
+}
+
+// next returns the log so far and a channel closed at the next write.
+func (b *syncBuffer) next() (string, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.buf.String(), b.changed
 }
 
 func (b *syncBuffer) String() string {

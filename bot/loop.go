@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/commands"
 )
 
 // envelopeTTL is how long an envelope id is remembered. Slack retries at
@@ -137,7 +139,7 @@ func (b *Bot) event(ctx context.Context, evt socketmode.Event) {
 	case socketmode.EventTypeIncomingError:
 		b.log.Warn("socket mode read failed", "err", evt.Data)
 	case socketmode.EventTypeErrorBadMessage:
-		b.log.Warn("socket mode message not understood", "err", evt.Data)
+		b.badMessage(evt.Data)
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
 		b.accept(ctx, evt)
 	case socketmode.EventTypeEventsAPI:
@@ -148,6 +150,26 @@ func (b *Bot) event(ctx context.Context, evt socketmode.Event) {
 		}
 	default:
 		b.log.Debug("socket mode event ignored", "type", string(evt.Type))
+	}
+}
+
+// badMessage acks a frame slack-go could not read, when it names an
+// envelope: Slack wants every envelope acked, whatever its type, or it
+// delivers it again. The frame itself is not logged; it may hold what a
+// user typed.
+func (b *Bot) badMessage(data any) {
+	bad, ok := data.(*socketmode.ErrorBadMessage)
+	if !ok {
+		return
+	}
+	var head struct {
+		EnvelopeID string `json:"envelope_id"`
+	}
+	_ = json.Unmarshal(bad.Message, &head)
+	b.log.Warn("socket mode message not understood",
+		"envelope_id", head.EnvelopeID, "err", bad.Cause)
+	if head.EnvelopeID != "" {
+		b.ack(&socketmode.Request{EnvelopeID: head.EnvelopeID})
 	}
 }
 
@@ -184,7 +206,7 @@ func (b *Bot) accept(ctx context.Context, evt socketmode.Event) {
 func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 	env := evt.Request.EnvelopeID
 	log := b.log.With("envelope_id", env)
-	if !b.firstDelivery(ctx, log, env) {
+	if !b.firstDelivery(ctx, log, env) && !answersAgain(evt) {
 		log.Info("redelivery dropped", "retry_attempt", evt.Request.RetryAttempt)
 		return
 	}
@@ -197,6 +219,20 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 	default:
 		log.Warn("envelope payload not understood", "type", string(evt.Type))
 	}
+}
+
+// answersAgain reports whether a redelivered envelope is a click on a
+// confirmation card. Its own single-use claim keeps it from acting twice,
+// so it is handled again and tells who used the card: Slack redelivers
+// when it thinks the ack was late, and the user may have seen an error.
+func answersAgain(evt socketmode.Event) bool {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || len(cb.ActionCallback.BlockActions) == 0 {
+		return false
+	}
+	act := cb.ActionCallback.BlockActions[0]
+	return act != nil &&
+		(act.ActionID == commands.ActionConfirm || act.ActionID == commands.ActionCancel)
 }
 
 // firstDelivery claims the envelope id. A store that cannot answer does

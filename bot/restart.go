@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/claims"
 	"github.com/roomops/roombot/commands"
@@ -28,6 +30,7 @@ type restartJob struct {
 	asked        time.Time
 
 	channel, ts string // the notification; ts is empty if it failed
+	unposted    string // why the channel was not told, for the card
 }
 
 // lockKey names the per-service restart lock. Lengths keep a room name
@@ -49,7 +52,7 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 		b.respond(ctx, log, to, denied(authz.Restart), false)
 		return
 	}
-	stamp := holder{By: d.user, At: b.now().Unix()}.String()
+	stamp := b.stamp(d.user)
 	if !b.claimNonce(ctx, log, d, to, t, stamp) {
 		return
 	}
@@ -71,6 +74,14 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 		b.claimFailed(ctx, log, d, to, err)
 		return
 	}
+	// A panic on the way is answered by the handler, but must not leave
+	// the service locked until the claim expires.
+	defer func() {
+		if p := recover(); p != nil {
+			b.releaseLock(job)
+			panic(p)
+		}
+	}()
 	b.runRestart(ctx, log, d, job)
 }
 
@@ -102,9 +113,10 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 	ts, err := b.notifier.post(ctx, log, job.channel, m)
 	if err != nil {
 		log.Warn("restart notification not posted", "notify_channel", job.channel, "err", err)
+		job.unposted = unpostedText(job.channel, err)
 	}
 	job.ts = ts
-	b.respond(ctx, log, job.card, m, true)
+	b.respond(ctx, log, job.card, job.onCard(m), true)
 
 	b.inflight.add()
 	go b.watch(ctx, log, job)
@@ -156,8 +168,16 @@ func (b *Bot) releaseLock(job *restartJob) {
 // shuts down first, the notification says the outcome is unknown.
 func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 	defer b.inflight.done()
-	defer b.releaseLock(job)
+	phase, last := b.await(ctx, log, job)
+	// The restart is over: free the service before the channel hears of
+	// it, so whoever reacts to the news can restart it again.
+	b.releaseLock(job)
+	b.report(ctx, log, job, phase, last)
+}
 
+// await polls the room until the service is back, RecoveryTimeout passes
+// or ctx is done, and returns the phase reached and the last state seen.
+func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) (commands.Phase, *roomclient.State) {
 	deadline := time.NewTimer(b.cfg.RecoveryTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(b.cfg.RecoveryPoll)
@@ -167,11 +187,9 @@ func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 	for {
 		select {
 		case <-ctx.Done():
-			b.report(ctx, log, job, commands.PhaseUnknown, last)
-			return
+			return commands.PhaseUnknown, last
 		case <-deadline.C:
-			b.report(ctx, log, job, commands.PhaseNotBack, last)
-			return
+			return commands.PhaseNotBack, last
 		case <-tick.C:
 		}
 		l, err := b.list(ctx, job.t.Room)
@@ -185,8 +203,7 @@ func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 		}
 		last = s.State
 		if job.back(s.State) {
-			b.report(ctx, log, job, commands.PhaseBack, last)
-			return
+			return commands.PhaseBack, last
 		}
 	}
 }
@@ -227,10 +244,40 @@ func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, pha
 		"outcome", string(phase), "took", b.now().Sub(job.asked))
 	m := commands.Notify(b.notice(job, phase, st))
 	if job.ts == "" {
-		b.respond(ctx, log, job.card, m, true)
+		b.respond(ctx, log, job.card, job.onCard(m), true)
 		return
 	}
 	if err := b.notifier.update(ctx, log, job.channel, job.ts, m); err != nil {
 		log.Warn("restart notification not updated", "notify_channel", job.channel, "err", err)
 	}
+}
+
+// onCard is m as the card shows it. When the channel could not be told of
+// the restart, the card says so, or the requester would think it had been.
+// TODO(bot): a Notice field for this would let commands render the note.
+func (j *restartJob) onCard(m commands.Message) commands.Message {
+	if j.unposted == "" {
+		return m
+	}
+	note := commands.Error(j.unposted)
+	m.Blocks = append(m.Blocks[:len(m.Blocks):len(m.Blocks)], note.Blocks...)
+	return m
+}
+
+// unpostedText says why channel did not hear of a restart. Only Slack's
+// own error code is shown; other errors may hold URLs, and go to the log.
+// Without one, as after a 5xx, the post may have landed all the same.
+func unpostedText(channel string, err error) string {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return fmt.Sprintf("Channel %s may not have been told of this restart: "+
+			"posting there failed.", channel)
+	}
+	text := fmt.Sprintf("Channel %s was not told of this restart: Slack answered %s.",
+		channel, se.Err)
+	switch se.Err {
+	case "not_in_channel", "channel_not_found":
+		text += " Invite roombot to the channel, or set ROOMBOT_NOTIFY_CHANNEL to one it is in."
+	}
+	return text
 }

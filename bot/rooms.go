@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"time"
 
 	"github.com/roomops/roombot/commands"
@@ -17,7 +18,14 @@ import (
 // work once. The shared call runs on its own deadline, so one asker giving
 // up does not fail the others; each asker still stops at its own.
 func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
-	ch := b.lists.DoChan(room, func() (any, error) {
+	ch := b.lists.DoChan(room, func() (_ any, err error) {
+		// The shared call runs in singleflight's own goroutine, where a
+		// panic would end the process past any handler's recover.
+		defer func() {
+			if p := recover(); p != nil {
+				err = &panicError{value: p, stack: debug.Stack()}
+			}
+		}()
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CallTimeout)
 		defer cancel()
 		start := time.Now()
@@ -34,6 +42,17 @@ func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// A panicError is a panic caught in a shared room call. It reaches every
+// caller as an error, which they report as an internal error.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("room call panicked: %v", e.value)
 }
 
 func (b *Bot) restart(ctx context.Context, room, id string) error {
@@ -55,7 +74,12 @@ func (b *Bot) roomFailure(log *slog.Logger, d *decision, room string, err error)
 	}
 	ref := newNonce()[:8]
 	d.outcome = "internal_error"
-	log.Error("room call failed", "room", room, "err", err, "ref", ref)
+	attrs := []any{"room", room, "err", err, "ref", ref}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, "stack", string(pe.stack))
+	}
+	log.Error("room call failed", attrs...)
 	return commands.InternalError(ref)
 }
 
@@ -74,6 +98,9 @@ func roomErrorText(room string, err error, timeout time.Duration) (string, bool)
 		return capitalise(se.Error()) + ".", true
 	case errors.Is(err, roomclient.ErrDisconnected):
 		return fmt.Sprintf("Lost the connection to room `%s` before it answered. Try again.", room), true
+	// TODO(bot): roomclient redials refused and unresolvable rooms until
+	// the call's deadline, then returns only ctx.Err(), so a room that is
+	// down reads as one that did not answer and this case rarely fires.
 	case errors.As(err, &oe):
 		return fmt.Sprintf("Could not reach room `%s`: the room server is down or unreachable.", room), true
 	}
