@@ -36,7 +36,7 @@ func TestRoomDownOrSlow(t *testing.T) {
 		{
 			name:  "unreachable",
 			setup: func(h *harness) error { return h.room.SetReachable("lobby", false) },
-			want:  "Room `lobby` did not answer within 500ms",
+			want:  "Room `lobby` is not taking connections right now (HTTP 503)",
 		},
 		{
 			name: "slow",
@@ -55,21 +55,17 @@ func TestRoomDownOrSlow(t *testing.T) {
 		{
 			name:  "disabled",
 			setup: func(h *harness) error { return h.room.SetDisabled("lobby", true) },
-			want:  `Room "lobby" is disabled`,
+			want:  "Room `lobby` is disabled (HTTP 423)",
 		},
-		// The room client keeps redialling these until the call's
-		// deadline, so the bot can only say the room did not answer.
-		// TODO(bot): say "could not reach" once roomclient hands the last
-		// dial error to the calls that gave up waiting (see report).
 		{
 			name: "nothing listening",
 			url:  "ws://127.0.0.1:1",
-			want: "Room `lobby` did not answer within 500ms",
+			want: "Could not reach room `lobby`",
 		},
 		{
 			name: "unknown host",
 			url:  "ws://roombot-test-host.invalid",
-			want: "Room `lobby` did not answer within 500ms",
+			want: "Could not reach room `lobby`",
 		},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/roomclient"
 )
@@ -35,13 +37,33 @@ func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
 	})
 	select {
 	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*roomclient.List), nil
+		return listResult(r)
 	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
+	// The caller that started the shared call runs out of time a moment
+	// before it does, and the shared call knows more than "time ran out":
+	// that the room refused, say. Give it that moment.
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t := time.NewTimer(sharedGrace)
+		defer t.Stop()
+		select {
+		case r := <-ch:
+			return listResult(r)
+		case <-t.C:
+		}
+	}
+	return nil, ctx.Err()
+}
+
+// sharedGrace bounds how long a caller past its deadline waits for the
+// shared call's own answer.
+const sharedGrace = 200 * time.Millisecond
+
+func listResult(r singleflight.Result) (*roomclient.List, error) {
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	return r.Val.(*roomclient.List), nil
 }
 
 // A panicError is a panic caught in a shared room call. It reaches every
@@ -88,23 +110,39 @@ func roomErrorText(room string, err error, timeout time.Duration) (string, bool)
 		re *roomclient.Error
 		se *roomclient.StatusError
 		oe *net.OpError
+		de *net.DNSError
 	)
+	// The room's own word comes first: a call that ran out of time while
+	// the room kept refusing carries the refusal too, which says more.
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("Room `%s` did not answer within %s. Try again later.", room, timeout), true
 	case errors.As(err, &re):
 		return fmt.Sprintf("Room `%s` answered: %s", room, re.Text), true
 	case errors.As(err, &se):
-		return capitalise(se.Error()) + ".", true
+		return statusText(room, se.Status), true
+	case errors.As(err, &oe), errors.As(err, &de):
+		return fmt.Sprintf("Could not reach room `%s`: the room server is down or unreachable.", room), true
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("Room `%s` did not answer within %s. Try again later.", room, timeout), true
 	case errors.Is(err, roomclient.ErrDisconnected):
 		return fmt.Sprintf("Lost the connection to room `%s` before it answered. Try again.", room), true
-	// TODO(bot): roomclient redials refused and unresolvable rooms until
-	// the call's deadline, then returns only ctx.Err(), so a room that is
-	// down reads as one that did not answer and this case rarely fires.
-	case errors.As(err, &oe):
-		return fmt.Sprintf("Could not reach room `%s`: the room server is down or unreachable.", room), true
 	}
 	return "", false
+}
+
+// statusText says what an HTTP status on the room's websocket upgrade
+// means for the person who asked.
+func statusText(room string, status int) string {
+	switch status {
+	case 401:
+		return fmt.Sprintf("Room `%s` refused roombot's credentials (HTTP 401).", room)
+	case 403:
+		return fmt.Sprintf("roombot may not use room `%s` (HTTP 403).", room)
+	case 404:
+		return fmt.Sprintf("There is no room `%s` (HTTP 404).", room)
+	case 423:
+		return fmt.Sprintf("Room `%s` is disabled (HTTP 423).", room)
+	}
+	return fmt.Sprintf("Room `%s` is not taking connections right now (HTTP %d). Try again later.", room, status)
 }
 
 func capitalise(s string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -330,5 +331,47 @@ func TestCloseDuringDial(t *testing.T) {
 	c.Close()
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Errorf("List during Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestNothingListening: a room server that refuses connections is given
+// up on after a few attempts, with the network error, long before the
+// call's deadline: a user should hear "cannot reach" in seconds.
+func TestNothingListening(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	c, err := New(Config{URL: "ws://" + addr, Token: "t", RetryDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = c.List(ctx, "lobby")
+	var oe *net.OpError
+	if !errors.As(err, &oe) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("List with nothing listening = %v, want the dial error before the deadline", err)
+	}
+}
+
+// TestDeadlineCarriesDialError: a call whose deadline passes while the
+// room keeps refusing says why, not only that time ran out.
+func TestDeadlineCarriesDialError(t *testing.T) {
+	srv := demo(t)
+	c := newClient(t, srv, func(cfg *Config) { cfg.RetryDelay = 20 * time.Millisecond })
+	if err := srv.SetReachable("lobby", false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.List(ctx, "lobby")
+	var se *StatusError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &se) || se.Status != 503 {
+		t.Fatalf("List past its deadline = %v, want DeadlineExceeded carrying HTTP 503", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -290,6 +291,10 @@ type dial struct {
 	done chan struct{} // closed when cn or err is set
 	cn   *conn
 	err  error
+
+	// last is the latest failed attempt, guarded by Client.mu, so a
+	// caller that gives up before the dial does can still say why.
+	last error
 }
 
 // acquire returns the room's connection, dialling it if needed, and counts
@@ -317,6 +322,12 @@ func (c *Client) acquire(ctx context.Context, room string) (*conn, error) {
 	select {
 	case <-d.done:
 	case <-ctx.Done():
+		c.mu.Lock()
+		last := d.last
+		c.mu.Unlock()
+		if last != nil {
+			return nil, fmt.Errorf("%w while connecting (last attempt: %w)", ctx.Err(), last)
+		}
 		return nil, ctx.Err()
 	}
 	if d.err != nil {
@@ -371,7 +382,7 @@ func (c *Client) forget(cn *conn) {
 // connection in the pool.
 func (c *Client) dial(room string, d *dial) {
 	defer c.wg.Done()
-	cn, err := c.connect(room)
+	cn, err := c.connect(room, d)
 
 	c.mu.Lock()
 	delete(c.dials, room)
@@ -391,18 +402,25 @@ func (c *Client) dial(room string, d *dial) {
 	close(d.done)
 }
 
+// maxUnreachable is how many times in a row a room server may refuse or
+// fail to answer the TCP connection before connect gives up. A room that
+// is starting answers 1013 and is retried until DialTimeout; one whose
+// server cannot be reached at all is not worth a user's 30 s wait.
+const maxUnreachable = 4
+
 // connect dials room until it is ready, retrying what the protocol deems
-// transient with capped, jittered backoff.
+// transient with capped, jittered backoff, and notes each failure in d.
 //
 // TODO(roomclient): the dial is bounded by DialTimeout and Close, not by
 // the contexts of the calls waiting on it, since several may share it; it
 // goes on for up to DialTimeout after the last of them gave up.
-func (c *Client) connect(room string) (*conn, error) {
+func (c *Client) connect(room string, d *dial) (*conn, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.DialTimeout)
 	defer cancel()
 	log := c.log.With("room", room)
 	delay := c.cfg.RetryDelay
 	var last error
+	unreachable := 0
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		cn, err := c.dialOnce(ctx, room, log)
@@ -419,17 +437,35 @@ func (c *Client) connect(room string) (*conn, error) {
 			err = last
 		}
 		last = err
+		c.mu.Lock()
+		d.last = err
+		c.mu.Unlock()
 		var p permanent
 		if errors.As(err, &p) {
 			return nil, p.error
 		}
 		log.Warn("room connection failed", "attempt", attempt, "took", took, "err", err)
+		if unreachable = countUnreachable(unreachable, err); unreachable >= maxUnreachable {
+			return nil, fmt.Errorf("connecting to room %q: unreachable after %d attempts: %w",
+				room, attempt, err)
+		}
 		if !sleep(ctx, jitter(delay)) {
 			return nil, fmt.Errorf("connecting to room %q: gave up after %d attempts: %w",
 				room, attempt, err)
 		}
 		delay = min(delay*2, maxRetryDelay)
 	}
+}
+
+// countUnreachable counts consecutive failures to reach the room server
+// at all: refused or unanswered TCP, or a name that does not resolve.
+func countUnreachable(n int, err error) int {
+	var oe *net.OpError
+	var de *net.DNSError
+	if errors.As(err, &oe) || errors.As(err, &de) {
+		return n + 1
+	}
+	return 0
 }
 
 // permanent marks a dial error that retrying cannot mend.
