@@ -80,6 +80,7 @@ type harness struct {
 	spy    *roomSpy // what the bot asked of rooms
 	pol    *authz.Policy
 	bot    *bot.Bot
+	cfg    bot.Config // the bot's configuration, for replicas
 	logs   *syncBuffer
 	stop   context.CancelFunc
 	result chan error
@@ -167,6 +168,7 @@ func newHarness(t *testing.T, opt ...func(*options)) *harness {
 	if o.conf != nil {
 		o.conf(&cfg)
 	}
+	h.cfg = cfg
 	h.bot, err = bot.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +190,36 @@ func (h *harness) start() {
 	if err := h.slack.WaitConnections(h.ctx, 1); err != nil {
 		h.t.Fatalf("bot never connected: %v\nlogs:\n%s", err, h.logs)
 	}
+}
+
+// replica starts a second bot on the same Slack app and rooms, with the
+// harness bot's configuration as edit leaves it, and has the stand-in
+// deliver every envelope to it from then on.
+func (h *harness) replica(edit func(*bot.Config)) *bot.Bot {
+	h.t.Helper()
+	cfg := h.cfg
+	edit(&cfg)
+	b, err := bot.New(cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	before := map[int]bool{}
+	for _, c := range h.slack.Connections() {
+		before[c.ID] = true
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	h.t.Cleanup(func() { stop(); <-done })
+	if err := h.slack.WaitConnections(h.ctx, len(before)+1); err != nil {
+		h.t.Fatalf("replica never connected: %v", err)
+	}
+	for _, c := range h.slack.Connections() {
+		if !before[c.ID] {
+			h.slack.Pin(c.ID)
+		}
+	}
+	return b
 }
 
 // shutdown stops the bot and returns what Run returned.

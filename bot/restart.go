@@ -30,7 +30,10 @@ type restartJob struct {
 	asked        time.Time
 
 	channel, ts string // the notification; ts is empty if it failed
-	unposted    string // why the channel was not told, for the card
+
+	lockLost bool // the watch could not renew the lock
+
+	unposted string // why the channel was not told, for the card
 }
 
 // lockKey names the per-service restart lock. Lengths keep a room name
@@ -59,7 +62,7 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 
 	job := &restartJob{t: t, by: d.user, card: to, stamp: stamp,
 		lock: lockKey(t.Room, t.ServiceID)}
-	err := b.claims.Claim(ctx, job.lock, stamp, b.cfg.RecoveryTimeout+2*time.Minute)
+	err := b.claims.Claim(ctx, job.lock, stamp, b.lockTTL())
 	var held *claims.HeldError
 	switch {
 	case errors.As(err, &held):
@@ -175,6 +178,26 @@ func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 	b.report(ctx, log, job, phase, last)
 }
 
+// lockTTL is how long a restart lock lasts unless renewed. It covers the
+// restart's two room calls, and the watch renews it at every poll, so a
+// replica that dies mid-restart holds the service for about a minute at
+// most, not for the whole recovery timeout.
+func (b *Bot) lockTTL() time.Duration {
+	return 2*b.cfg.CallTimeout + 10*b.cfg.RecoveryPoll
+}
+
+// renewLock extends the restart lock at each poll of the watch. Failing to
+// is logged once: the watch goes on, as the restart has happened either
+// way, but the lock may lapse and the service be restarted again.
+func (b *Bot) renewLock(ctx context.Context, log *slog.Logger, job *restartJob) {
+	err := b.claims.Renew(ctx, job.lock, job.stamp, b.lockTTL())
+	if err == nil || job.lockLost {
+		return
+	}
+	job.lockLost = true
+	log.Warn("restart lock not renewed", "room", job.t.Room, "service", job.t.Service, "err", err)
+}
+
 // await polls the room until the service is back, RecoveryTimeout passes
 // or ctx is done, and returns the phase reached and the last state seen.
 func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) (commands.Phase, *roomclient.State) {
@@ -192,6 +215,7 @@ func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) (com
 			return commands.PhaseNotBack, last
 		case <-tick.C:
 		}
+		b.renewLock(ctx, log, job)
 		l, err := b.list(ctx, job.t.Room)
 		if err != nil {
 			log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
