@@ -25,12 +25,23 @@ import (
 	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/claims"
 	"github.com/roomops/roombot/roomclient"
+	"github.com/roomops/roombot/watch"
 )
 
 // rooms is the slice of the room client the bot uses.
 type rooms interface {
 	List(ctx context.Context, room string) (*roomclient.List, error)
 	Restart(ctx context.Context, room, serviceID string) error
+}
+
+// watcher is the room watch behind watch, unwatch and watching;
+// *watch.Watcher satisfies it.
+type watcher interface {
+	Watch(ctx context.Context, room, channel string) error
+	Unwatch(ctx context.Context, room, channel string) error
+	Pairs(ctx context.Context) ([]watch.Pair, error)
+	Durable() bool
+	Performed(ctx context.Context, room, serviceID string, d time.Duration) error
 }
 
 // policy decides who may do what; *authz.Policy satisfies it.
@@ -48,6 +59,12 @@ type Config struct {
 	Rooms  rooms
 	Policy policy
 	Claims claims.Store // nil: in memory
+
+	// Notifier posts channel messages; nil makes one. Share it with the
+	// room watch so both keep to Slack's per-channel rate together.
+	Notifier *Notifier
+	// Watcher serves watch, unwatch and watching; nil turns them off.
+	Watcher watcher
 
 	// SigningKey signs confirmation tickets. Replicas must share it; with
 	// none, a random key is made and cards die with the process.
@@ -89,7 +106,7 @@ type Bot struct {
 	link   *linkState
 
 	lists    singleflight.Group
-	notifier *notifier
+	notifier *Notifier
 
 	work     chan struct{} // semaphore bounding concurrent handlers
 	inflight *tracker      // handlers and restart watches
@@ -120,7 +137,10 @@ func New(cfg Config) (*Bot, error) {
 		work:     make(chan struct{}, cfg.Workers),
 		inflight: newTracker(),
 	}
-	b.notifier = newNotifier(b.api, b.met)
+	b.notifier = cfg.Notifier
+	if b.notifier == nil {
+		b.notifier = NewNotifier(b.api, b.met, b.log)
+	}
 
 	opts := append([]socketmode.Option{}, cfg.SocketOptions...)
 	opts = append(opts,

@@ -92,9 +92,7 @@ func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd comman
 	case commands.VerbRestart:
 		return b.restartCmd(ctx, log, d, cmd.Room, cmd.Service, channel)
 	}
-	// TODO(bot): watch, unwatch and watching arrive with issue 6.
-	d.outcome = "unsupported"
-	return commands.Error("Watching rooms is not available in this version of roombot.")
+	return b.watchCmd(ctx, log, d, cmd, channel)
 }
 
 // allow checks the allow-list and records a denial.
@@ -115,18 +113,24 @@ func (b *Bot) may(ctx context.Context, user string, perm authz.Permission) bool 
 	return b.policy.Check(ctx, user, perm) == nil
 }
 
+// allowedVerbs lists the verbs user may run, for help: those the
+// allow-list grants, less the watch verbs when watching is off.
 func (b *Bot) allowedVerbs(ctx context.Context, user string) []commands.Verb {
+	view, restart := b.may(ctx, user, authz.View), b.may(ctx, user, authz.Restart)
 	var verbs []commands.Verb
-	if b.may(ctx, user, authz.View) {
-		verbs = append(verbs, commands.VerbList, commands.VerbStatus)
-	}
-	if b.may(ctx, user, authz.Restart) {
-		verbs = append(verbs, commands.VerbRestart)
-	}
-	if len(verbs) > 0 {
-		verbs = append(verbs, commands.VerbHelp)
+	for _, v := range commands.Verbs() {
+		if isWatchVerb(v) && b.cfg.Watcher == nil {
+			continue
+		}
+		if perm := authz.Required(v); perm == authz.View && view || perm == authz.Restart && restart {
+			verbs = append(verbs, v)
+		}
 	}
 	return verbs
+}
+
+func isWatchVerb(v commands.Verb) bool {
+	return v == commands.VerbWatch || v == commands.VerbUnwatch || v == commands.VerbWatching
 }
 
 func denied(perm authz.Permission) commands.Message {

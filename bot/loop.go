@@ -26,6 +26,10 @@ const envelopeTTL = 15 * time.Minute
 // Run returns nil after a drain, or an error when Slack refuses a token.
 func (b *Bot) Run(ctx context.Context) error {
 	if _, err := b.api.AuthTestContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Stopped before it began: nothing to drain.
+			return nil
+		}
 		return tokenError("SLACK_BOT_TOKEN", "auth.test", err)
 	}
 

@@ -113,23 +113,29 @@ func retryLimited(ctx context.Context, log *slog.Logger, met *Metrics, method st
 	}
 }
 
-// notifier posts and edits channel messages, at most about one a second
+// A Notifier posts and edits channel messages, at most about one a second
 // per channel: Slack's own limit for chat.postMessage, past which it
-// answers 429 or drops messages.
-type notifier struct {
+// answers 429 or drops messages. The bot's restart notifications and the
+// room watch share one, so together they keep to that limit.
+type Notifier struct {
 	api *slack.Client
 	met *Metrics
+	log *slog.Logger
 
 	// mu guards limits.
 	mu     sync.Mutex
 	limits map[string]*rate.Limiter
 }
 
-func newNotifier(api *slack.Client, met *Metrics) *notifier {
-	return &notifier{api: api, met: met, limits: make(map[string]*rate.Limiter)}
+// NewNotifier returns a Notifier posting with api. met and log may be nil.
+func NewNotifier(api *slack.Client, met *Metrics, log *slog.Logger) *Notifier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Notifier{api: api, met: met, log: log, limits: make(map[string]*rate.Limiter)}
 }
 
-func (n *notifier) limiter(channel string) *rate.Limiter {
+func (n *Notifier) limiter(channel string) *rate.Limiter {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	l, ok := n.limits[channel]
@@ -140,13 +146,13 @@ func (n *notifier) limiter(channel string) *rate.Limiter {
 	return l
 }
 
-// post sends m to channel and returns the message's ts.
-func (n *notifier) post(ctx context.Context, log *slog.Logger, channel string, m commands.Message) (string, error) {
+// Post sends m to channel and returns the message's ts.
+func (n *Notifier) Post(ctx context.Context, channel string, m commands.Message) (string, error) {
 	if err := n.limiter(channel).Wait(ctx); err != nil {
 		return "", err
 	}
 	var ts string
-	err := retryLimited(ctx, log, n.met, "chat.postMessage", func() error {
+	err := retryLimited(ctx, n.log, n.met, "chat.postMessage", func() error {
 		var err error
 		_, ts, err = n.api.PostMessageContext(ctx, channel, messageOptions(m)...)
 		return err
@@ -154,12 +160,12 @@ func (n *notifier) post(ctx context.Context, log *slog.Logger, channel string, m
 	return ts, err
 }
 
-// update replaces the message at ts in channel with m.
-func (n *notifier) update(ctx context.Context, log *slog.Logger, channel, ts string, m commands.Message) error {
+// Update replaces the message at ts in channel with m.
+func (n *Notifier) Update(ctx context.Context, channel, ts string, m commands.Message) error {
 	if err := n.limiter(channel).Wait(ctx); err != nil {
 		return err
 	}
-	return retryLimited(ctx, log, n.met, "chat.update", func() error {
+	return retryLimited(ctx, n.log, n.met, "chat.update", func() error {
 		_, _, _, err := n.api.UpdateMessageContext(ctx, channel, ts, messageOptions(m)...)
 		return err
 	})

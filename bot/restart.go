@@ -100,6 +100,7 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 		b.restartFailed(ctx, log, d, job, err)
 		return
 	}
+	b.markPerformed(callCtx, log, job)
 	job.asked = b.now()
 	if err := b.restart(callCtx, t.Room, t.ServiceID); err != nil {
 		b.restartFailed(ctx, log, d, job, err)
@@ -113,7 +114,7 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 		job.channel = t.Channel
 	}
 	m := commands.Notify(b.notice(job, commands.PhaseRequested, nil))
-	ts, err := b.notifier.post(ctx, log, job.channel, m)
+	ts, err := b.notifier.Post(ctx, job.channel, m)
 	if err != nil {
 		log.Warn("restart notification not posted", "notify_channel", job.channel, "err", err)
 		job.unposted = unpostedText(job.channel, err)
@@ -176,6 +177,20 @@ func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 	// it, so whoever reacts to the news can restart it again.
 	b.releaseLock(job)
 	b.report(ctx, log, job, phase, last)
+}
+
+// markPerformed tells the room watch that this restart is roombot's own,
+// so that channels watching the room hear of it once, from the
+// notification, and not again as a restart nobody asked for.
+func (b *Bot) markPerformed(ctx context.Context, log *slog.Logger, job *restartJob) {
+	if b.cfg.Watcher == nil {
+		return
+	}
+	err := b.cfg.Watcher.Performed(ctx, job.t.Room, job.t.ServiceID, b.cfg.RecoveryTimeout)
+	if err != nil {
+		log.Warn("restart not marked for the room watch; it may be announced twice",
+			"room", job.t.Room, "service", job.t.Service, "err", err)
+	}
 }
 
 // lockTTL is how long a restart lock lasts unless renewed. It covers the
@@ -271,7 +286,7 @@ func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, pha
 		b.respond(ctx, log, job.card, job.onCard(m), true)
 		return
 	}
-	if err := b.notifier.update(ctx, log, job.channel, job.ts, m); err != nil {
+	if err := b.notifier.Update(ctx, job.channel, job.ts, m); err != nil {
 		log.Warn("restart notification not updated", "notify_channel", job.channel, "err", err)
 	}
 }

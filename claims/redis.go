@@ -25,6 +25,16 @@ func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
 // OpenRedis parses a redis:// or rediss:// URL and returns a store on it.
 // It does not dial: the first call does, and Ping reports reachability.
 func OpenRedis(url, prefix string) (*Redis, error) {
+	rdb, err := RedisClient(url)
+	if err != nil {
+		return nil, err
+	}
+	return NewRedis(rdb, prefix), nil
+}
+
+// RedisClient parses a redis:// or rediss:// URL into a client for
+// roombot's stores. It does not dial.
+func RedisClient(url string) (*redis.Client, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -36,8 +46,12 @@ func OpenRedis(url, prefix string) (*Redis, error) {
 	opt.ReadTimeout = time.Second
 	opt.WriteTimeout = time.Second
 	opt.MaxRetries = 1
-	return NewRedis(redis.NewClient(opt), prefix), nil
+	return redis.NewClient(opt), nil
 }
+
+// Client returns the store's Redis client, so other stores can share its
+// connections.
+func (r *Redis) Client() redis.UniversalClient { return r.rdb }
 
 // Close closes the connection pool.
 func (r *Redis) Close() error { return r.rdb.Close() }

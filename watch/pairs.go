@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 
 	"github.com/redis/go-redis/v9"
@@ -172,23 +171,6 @@ type RedisPairs struct {
 // be: theirs have a colon after the first word.
 func NewRedisPairs(rdb redis.UniversalClient, prefix string) *RedisPairs {
 	return &RedisPairs{rdb: rdb, key: prefix + "watch-pairs"}
-}
-
-// OpenRedisPairs parses a redis:// or rediss:// URL and returns a store on
-// it. It does not dial.
-func OpenRedisPairs(url, prefix string) (*RedisPairs, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		// The parse error may quote the URL, password included.
-		return nil, errors.New("ROOMBOT_REDIS_URL is not a valid redis:// URL")
-	}
-	// The pairs are read on every watch tick and on /room-services
-	// watching; a stalled Redis must not hold either for long.
-	opt.DialTimeout = 2 * time.Second
-	opt.ReadTimeout = time.Second
-	opt.WriteTimeout = time.Second
-	opt.MaxRetries = 1
-	return NewRedisPairs(redis.NewClient(opt), prefix), nil
 }
 
 // Close closes the connection pool.

@@ -12,6 +12,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/watch"
 )
 
 // Config is roombot's configuration, read from the environment. The
@@ -41,6 +42,7 @@ type Config struct {
 
 	// Parsed by check.
 	viewers, restarters []string
+	watches             []watch.Pair
 	level               slog.Level
 }
 
@@ -145,6 +147,9 @@ func (c *Config) check(demo bool) error {
 		errs = append(errs, err)
 	}
 	if c.restarters, err = authz.ParseIDs("ROOMBOT_RESTART_USERS", c.RestartUsers); err != nil {
+		errs = append(errs, err)
+	}
+	if c.watches, err = watch.ParsePairs("ROOMBOT_WATCH", c.Watch); err != nil {
 		errs = append(errs, err)
 	}
 	if c.NotifyChannel != "" && !channelID.MatchString(c.NotifyChannel) {

@@ -17,6 +17,7 @@ import (
 	"github.com/roomops/roombot/bot"
 	"github.com/roomops/roombot/claims"
 	"github.com/roomops/roombot/roomclient"
+	"github.com/roomops/roombot/watch"
 )
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -59,7 +60,7 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 		log.Warn("nobody may use roombot: ROOMBOT_ALLOWED_USERS and ROOMBOT_RESTART_USERS are empty")
 	}
 
-	store, closeStore, err := openClaims(c)
+	store, pairs, closeStore, err := openStores(c)
 	if err != nil {
 		return err
 	}
@@ -68,13 +69,21 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := bot.NewMetrics(reg)
+	notifier := bot.NewNotifier(api, met, log)
+	watcher := watch.New(watch.Config{
+		Lister: rooms, Poster: notifier, Claims: store, Pairs: pairs,
+		Configured: c.watches, Interval: c.WatchInterval,
+		Logger: log.With("component", "watch"),
+	})
 	bc := bot.Config{
 		API: api, SocketOptions: o.socket,
 		Rooms: rooms, Policy: policy, Claims: store,
+		Notifier: notifier, Watcher: watcher,
 		SigningKey: []byte(c.SigningKey.reveal()), ConfirmTTL: c.ConfirmTTL,
 		NotifyChannel: c.NotifyChannel,
 		DrainTimeout:  c.Drain, RecoveryTimeout: c.Recovery,
-		Logger: log, Metrics: bot.NewMetrics(reg),
+		Logger: log, Metrics: met,
 	}
 	if o.botConf != nil {
 		o.botConf(&bc)
@@ -101,17 +110,21 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 		defer stopHTTP()
 		return b.Run(gctx)
 	})
+	g.Go(func() error { return watcher.Run(gctx) })
 	g.Go(waitHTTP)
 	return g.Wait()
 }
 
-func openClaims(c *Config) (claims.Store, func(), error) {
+// openStores returns the claim store and the store of watched rooms: in
+// memory, or sharing one Redis client when ROOMBOT_REDIS_URL is set.
+func openStores(c *Config) (claims.Store, watch.PairStore, func(), error) {
 	if !c.RedisURL.set() {
-		return claims.NewMemory(nil), func() {}, nil
+		return claims.NewMemory(nil), watch.NewMemoryPairs(), func() {}, nil
 	}
-	r, err := claims.OpenRedis(c.RedisURL.reveal(), "roombot:")
+	const prefix = "roombot:"
+	r, err := claims.OpenRedis(c.RedisURL.reveal(), prefix)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return r, func() { r.Close() }, nil
+	return r, watch.NewRedisPairs(r.Client(), prefix), func() { r.Close() }, nil
 }

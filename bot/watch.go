@@ -1,0 +1,88 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/commands"
+	"github.com/roomops/roombot/watch"
+)
+
+// watchCmd answers watch, unwatch and watching. Watching a room needs the
+// right to restart, since it sends messages to the channel; seeing what
+// is watched needs only the right to look.
+func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel string) commands.Message {
+	w := b.cfg.Watcher
+	if w == nil {
+		d.outcome = "unsupported"
+		return commands.Error("Watching rooms is turned off in this roombot.")
+	}
+	perm := authz.Required(cmd.Verb)
+	if !b.allow(ctx, log, d, perm) {
+		return denied(perm)
+	}
+	switch cmd.Verb {
+	case commands.VerbWatch:
+		return b.watchRoom(ctx, log, d, cmd.Room, channel)
+	case commands.VerbUnwatch:
+		return b.unwatchRoom(ctx, log, d, cmd.Room, channel)
+	}
+	pairs, err := w.Pairs(ctx)
+	if err != nil {
+		return b.watchFailure(log, d, err)
+	}
+	return commands.Watching(pairs, w.Durable())
+}
+
+// watchRoom starts channel watching room. The room is listed first: a
+// name that does not answer now would only be reported unreachable later.
+func (b *Bot) watchRoom(ctx context.Context, log *slog.Logger, d *decision, room, channel string) commands.Message {
+	if !commands.IsChannel(channel) {
+		d.outcome = "not_channel"
+		return commands.NotAChannel()
+	}
+	if _, err := b.list(ctx, room); err != nil {
+		return b.roomFailure(log, d, room, err)
+	}
+	w := b.cfg.Watcher
+	err := w.Watch(ctx, room, channel)
+	switch {
+	case errors.Is(err, watch.ErrNotChannel):
+		d.outcome = "not_channel"
+		return commands.NotAChannel()
+	case err != nil:
+		return b.watchFailure(log, d, err)
+	}
+	d.outcome = "watched"
+	return commands.Watched(room, channel, w.Durable())
+}
+
+func (b *Bot) unwatchRoom(ctx context.Context, log *slog.Logger, d *decision, room, channel string) commands.Message {
+	err := b.cfg.Watcher.Unwatch(ctx, room, channel)
+	switch {
+	case err == nil:
+		d.outcome = "unwatched"
+		return commands.Unwatched(room, channel)
+	case errors.Is(err, watch.ErrNotChannel):
+		d.outcome = "not_channel"
+		return commands.NotAChannel()
+	case errors.Is(err, watch.ErrConfigured):
+		d.outcome = "configured"
+		return commands.WatchConfigured(room, channel)
+	case errors.Is(err, watch.ErrNotWatched):
+		d.outcome = "not_watched"
+		return commands.NotWatched(room, channel)
+	}
+	return b.watchFailure(log, d, err)
+}
+
+// watchFailure answers a failure of the pair store, which lives in Redis
+// when replicas share it.
+func (b *Bot) watchFailure(log *slog.Logger, d *decision, err error) commands.Message {
+	ref := newNonce()[:8]
+	d.outcome = "internal_error"
+	log.Error("watch list unavailable", "err", err, "ref", ref)
+	return commands.InternalError(ref)
+}
