@@ -57,7 +57,7 @@ func (b *Bot) command(ctx context.Context, log *slog.Logger, env string, sc slac
 
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
-	m := b.run(ctx, log, d, cmd, sc.ChannelID)
+	m := b.run(ctx, log, d, cmd, sc.ChannelID, sc.ChannelName)
 	b.respond(ctx, log, to, m, false)
 }
 
@@ -80,8 +80,9 @@ func (b *Bot) finish(ctx context.Context, log *slog.Logger, to replyTo, d *decis
 	d.log(ctx, log)
 }
 
-// run carries out a parsed command and returns the answer.
-func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel string) commands.Message {
+// run carries out a parsed command and returns the answer. channelName is
+// the payload's channel_name, which only watch looks at.
+func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel, channelName string) commands.Message {
 	switch cmd.Verb {
 	case commands.VerbHelp:
 		return commands.Help(b.allowedVerbs(ctx, d.user))
@@ -92,7 +93,7 @@ func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd comman
 	case commands.VerbRestart:
 		return b.restartCmd(ctx, log, d, cmd.Room, cmd.Service, channel)
 	}
-	return b.watchCmd(ctx, log, d, cmd, channel)
+	return b.watchCmd(ctx, log, d, cmd, channel, channelName)
 }
 
 // allow checks the allow-list and records a denial.

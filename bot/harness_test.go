@@ -20,6 +20,7 @@ import (
 	"github.com/roomops/roombot/roomclient"
 	"github.com/roomops/roombot/roomclient/roomtest"
 	"github.com/roomops/roombot/slacksim"
+	"github.com/roomops/roombot/watch"
 )
 
 func TestMain(m *testing.M) {
@@ -80,7 +81,8 @@ type harness struct {
 	spy    *roomSpy // what the bot asked of rooms
 	pol    *authz.Policy
 	bot    *bot.Bot
-	cfg    bot.Config // the bot's configuration, for replicas
+	cfg    bot.Config     // the bot's configuration, for replicas
+	watch  *watch.Watcher // nil unless options.watch
 	logs   *syncBuffer
 	stop   context.CancelFunc
 	result chan error
@@ -100,6 +102,12 @@ type options struct {
 	// set, replaces the bot token the stand-in expects in the client.
 	roomConf func(*roomclient.Config)
 	botToken string
+
+	// watch runs a real room watch beside the bot, as cmd/bot wires it:
+	// the bot's claims, one Notifier for both, polls every
+	// watchInterval. watchConf adjusts its configuration.
+	watch     bool
+	watchConf func(*watch.Config)
 }
 
 func defaults() options {
@@ -168,6 +176,9 @@ func newHarness(t *testing.T, opt ...func(*options)) *harness {
 	if o.conf != nil {
 		o.conf(&cfg)
 	}
+	if o.watch {
+		h.watch = h.startWatch(rc, api, &cfg, o.watchConf)
+	}
 	h.cfg = cfg
 	h.bot, err = bot.New(cfg)
 	if err != nil {
@@ -177,6 +188,39 @@ func newHarness(t *testing.T, opt ...func(*options)) *harness {
 		h.start()
 	}
 	return h
+}
+
+// watchInterval is how often the harness's room watch polls a room.
+const watchInterval = 50 * time.Millisecond
+
+// startWatch builds a room watch the way cmd/bot does, sets it as the
+// bot's Watcher, and runs it until the test ends. It lists rooms through
+// the room client itself, not the spy, which sees the bot's calls only.
+func (h *harness) startWatch(rc *roomclient.Client, api *slack.Client, cfg *bot.Config, edit func(*watch.Config)) *watch.Watcher {
+	if cfg.Notifier == nil {
+		cfg.Notifier = bot.NewNotifier(api, nil, cfg.Logger)
+	}
+	wc := watch.Config{
+		Lister: rc, Poster: cfg.Notifier, Claims: cfg.Claims,
+		Interval: watchInterval, Instance: "harness",
+		Logger: cfg.Logger.With("component", "watch"),
+	}
+	if edit != nil {
+		edit(&wc)
+	}
+	w := watch.New(wc)
+	cfg.Watcher = w
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	h.t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			h.t.Errorf("watch Run: %v", err)
+		}
+	})
+	return w
 }
 
 // start runs the bot until the test ends, and waits for its connection.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/commands"
@@ -13,7 +14,7 @@ import (
 // watchCmd answers watch, unwatch and watching. Watching a room needs the
 // right to restart, since it sends messages to the channel; seeing what
 // is watched needs only the right to look.
-func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel string) commands.Message {
+func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel, channelName string) commands.Message {
 	w := b.cfg.Watcher
 	if w == nil {
 		d.outcome = "unsupported"
@@ -25,7 +26,7 @@ func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd c
 	}
 	switch cmd.Verb {
 	case commands.VerbWatch:
-		return b.watchRoom(ctx, log, d, cmd.Room, channel)
+		return b.watchRoom(ctx, log, d, cmd.Room, channel, channelName)
 	case commands.VerbUnwatch:
 		return b.unwatchRoom(ctx, log, d, cmd.Room, channel)
 	}
@@ -38,8 +39,8 @@ func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd c
 
 // watchRoom starts channel watching room. The room is listed first: a
 // name that does not answer now would only be reported unreachable later.
-func (b *Bot) watchRoom(ctx context.Context, log *slog.Logger, d *decision, room, channel string) commands.Message {
-	if !commands.IsChannel(channel) {
+func (b *Bot) watchRoom(ctx context.Context, log *slog.Logger, d *decision, room, channel, channelName string) commands.Message {
+	if !commands.IsChannel(channel) || isDirect(channelName) {
 		d.outcome = "not_channel"
 		return commands.NotAChannel()
 	}
@@ -57,6 +58,16 @@ func (b *Bot) watchRoom(ctx context.Context, log *slog.Logger, d *decision, room
 	}
 	d.outcome = "watched"
 	return commands.Watched(room, channel, w.Durable())
+}
+
+// isDirect reports whether a slash command's channel_name says it was run
+// in a direct message ("directmessage") or a group DM ("mpdm-…"). A group
+// DM's id starts with G, as a private channel's does, so the id alone
+// cannot tell. Unwatch does not ask: it may remove a pair made before
+// group DMs were refused.
+func isDirect(channelName string) bool {
+	return channelName == "directmessage" ||
+		strings.HasPrefix(channelName, "mpdm-")
 }
 
 func (b *Bot) unwatchRoom(ctx context.Context, log *slog.Logger, d *decision, room, channel string) commands.Message {
