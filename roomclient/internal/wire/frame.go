@@ -109,6 +109,7 @@ type Assembler struct {
 	cur   Message
 	next  uint32 // index of the next data frame; 0 between messages
 	total uint32 // data frames the header announced
+	chunk int    // size of the message's first data frame; 0 before it
 }
 
 // Feed adds one frame. It returns the message when the frame completed
@@ -128,7 +129,9 @@ func (a *Assembler) Feed(frame []byte) (msg Message, done bool, err error) {
 	if err := a.check(id, idx, len(frame)-dataPrefix); err != nil {
 		return Message{}, false, err
 	}
-	a.cur.Body = append(a.cur.Body, frame[dataPrefix:]...)
+	data := frame[dataPrefix:]
+	a.cur.Body = append(a.room(a.cur.Body, len(data)), data...)
+	a.noteChunk(idx, len(data))
 	msg, done = a.advance()
 	return msg, done, nil
 }
@@ -185,7 +188,32 @@ func (a *Assembler) advance() (Message, bool) {
 
 func (a *Assembler) reset() {
 	a.cur = Message{}
-	a.next, a.total = 0, 0
+	a.next, a.total, a.chunk = 0, 0, 0
+}
+
+// noteChunk remembers the sender's chunk size from the first data frame.
+func (a *Assembler) noteChunk(idx uint32, size int) {
+	if idx == 1 {
+		a.chunk = size
+	}
+}
+
+// room makes space in b for need more bytes. It doubles the buffer, as
+// append's growth of a large slice by a quarter would copy a 6 MB answer
+// some ten times over, but no further than the frames announced will
+// fill at the sender's chunk size. It never reserves more than twice what
+// has arrived, so a lying count costs the liar as much as the receiver.
+func (a *Assembler) room(b []byte, need int) []byte {
+	if cap(b)-len(b) >= need {
+		return b
+	}
+	size := max(2*cap(b), len(b)+need)
+	if est := int(a.total) * a.chunk; est >= len(b)+need {
+		size = min(size, est)
+	}
+	nb := make([]byte, len(b), size)
+	copy(nb, b)
+	return nb
 }
 
 func (a *Assembler) maxBody() int {
@@ -224,21 +252,25 @@ func (a *Assembler) readData(p []byte, r io.Reader) (Message, bool, error) {
 	if err := a.check(id, idx, 0); err != nil {
 		return Message{}, false, drain(r, err)
 	}
-	body, err := readAppend(a.cur.Body, r, a.maxBody())
+	start := len(a.cur.Body)
+	body, err := a.readAppend(a.cur.Body, r)
 	if err != nil {
 		a.reset()
 		return Message{}, false, err
 	}
 	a.cur.Body = body
+	a.noteChunk(idx, len(body)-start)
 	msg, done := a.advance()
 	return msg, done, nil
 }
 
-// readAppend appends all of r to b, failing once b would pass max bytes.
-func readAppend(b []byte, r io.Reader, max int) ([]byte, error) {
+// readAppend appends all of r to b, failing once b would pass the
+// largest body allowed.
+func (a *Assembler) readAppend(b []byte, r io.Reader) ([]byte, error) {
+	max := a.maxBody()
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			b = a.room(b, 512)
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
