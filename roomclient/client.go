@@ -237,7 +237,7 @@ func (c *Client) Restart(ctx context.Context, room, serviceID string) error {
 // restartAnswer accepts an empty content, as the room sends, and a json
 // one, as the TS SDK also does.
 func restartAnswer(header []byte) error {
-	a, err := parseAnswer(header)
+	a, err := parseAnswer(header, false)
 	if err != nil {
 		return err
 	}

@@ -2,30 +2,34 @@ package roomclient
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// answer is a content header as a room sends it in a __response__. The
-// json value is decoded straight into the list shape: services/restart
-// ignores it, and services/list saves a copy of its largest field.
+// answer is a content header as a room sends it in a __response__.
 type answer struct {
-	Type   string    `json:"type"`
-	JSON   *listJSON `json:"json"`
-	Text   string    `json:"text"`
-	Code   looseInt  `json:"code"`
-	Method string    `json:"method"`
+	Type   string
+	Text   string
+	Code   looseInt
+	Method string
+
+	// JSON is set for a json value other than null, whatever its type,
+	// as encoding/json set the pointer it decoded into; it holds a list
+	// only when the caller asked for one.
+	JSON *listJSON
 }
 
+// listJSON is the json of a services/list answer, each spec already made
+// a Service.
 type listJSON struct {
-	ServicesJSON  []specElem  `json:"services_json"`
-	ServiceStates []stateWire `json:"service_states"`
+	Services []Service
+	States   []State
 }
 
 // errorOrNil turns an error content into an *Error.
@@ -47,28 +51,31 @@ func (a *answer) unexpected() error {
 	return &Error{Code: CodeUnexpectedResponse, Text: what}
 }
 
-func parseAnswer(header []byte) (*answer, error) {
+// parseAnswer reads a content header. With list, its json value is read
+// as a services/list answer; without, it is only checked.
+func parseAnswer(header []byte, list bool) (*answer, error) {
+	var strs strings.Builder
+	if list {
+		// Strings are about a quarter of a list answer; the buffer
+		// doubles from there when a room's are longer.
+		strs.Grow(len(header) / 4)
+	}
+	d := &listDecoder{s: newScanner(header, &strs)}
 	var a answer
-	if err := json.Unmarshal(header, &a); err != nil && !lenient(err) {
-		return nil, &Error{
-			Code: CodeUnexpectedResponse,
-			Text: "malformed answer: " + err.Error(),
-		}
+	d.s.object(func(k []byte) bool { return d.answerField(&a, k, list) })
+	err := d.s.end()
+	if err == nil {
+		err = d.bad
+	}
+	if err != nil {
+		return nil, &Error{Code: CodeUnexpectedResponse, Text: "malformed answer: " + err.Error()}
 	}
 	return &a, nil
 }
 
-// lenient reports whether a decode error only concerns a value of an
-// unexpected JSON type. encoding/json keeps decoding past such a value, so
-// the rest is good; the field stays empty.
-func lenient(err error) bool {
-	var te *json.UnmarshalTypeError
-	return errors.As(err, &te)
-}
-
 // decodeList reads the answer to services/list.
 func decodeList(room string, header []byte) (*List, error) {
-	a, err := parseAnswer(header)
+	a, err := parseAnswer(header, true)
 	if err != nil {
 		return nil, err
 	}
@@ -81,87 +88,294 @@ func decodeList(room string, header []byte) (*List, error) {
 	return a.JSON.join(room), nil
 }
 
-// join pairs every spec with its state by service id, keeping the room's
-// order of specs; states that match no spec become orphans.
+// join pairs every service with its state by service id, keeping the
+// room's order of services; states that match no service become orphans.
 func (l *listJSON) join(room string) *List {
-	all := make([]State, len(l.ServiceStates))
-	states := make(map[string]*State, len(l.ServiceStates))
-	for i := range l.ServiceStates {
-		all[i] = l.ServiceStates[i].state()
-		states[all[i].ServiceID] = &all[i]
+	byID := make(map[string]int, len(l.States))
+	for i := range l.States {
+		byID[l.States[i].ServiceID] = i // the last of a repeated id wins
 	}
-	list := &List{Room: room, Services: make([]Service, 0, len(l.ServicesJSON))}
-	used := make(map[string]bool, len(l.ServicesJSON))
-	for _, e := range l.ServicesJSON {
-		s := e.service()
-		if st, ok := states[s.ID]; ok && s.ID != "" {
-			s.State = st
-			used[s.ID] = true
+	used := make([]bool, len(l.States))
+	for i := range l.Services {
+		s := &l.Services[i]
+		if j, ok := byID[s.ID]; ok && s.ID != "" {
+			s.State = &l.States[j]
+			used[j] = true
 		}
-		list.Services = append(list.Services, s)
 	}
-	for i := range all {
-		if !used[all[i].ServiceID] {
-			list.Orphans = append(list.Orphans, all[i])
+	list := &List{Room: room, Services: l.Services}
+	if list.Services == nil {
+		list.Services = []Service{}
+	}
+	for i := range l.States {
+		// A state whose id a service took is not an orphan, even when
+		// the room repeated the id and another state was joined.
+		if !used[byID[l.States[i].ServiceID]] {
+			list.Orphans = append(list.Orphans, l.States[i])
 		}
 	}
 	return list
-}
-
-// specElem is one element of services_json: a JSON-encoded spec in a
-// string, as every room sends, or the spec itself, which the TS SDK also
-// accepts. Only what a Service shows is decoded.
-type specElem struct {
-	ID       string `json:"id"`
-	Enabled  *bool  `json:"enabled"`
-	Metadata struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	} `json:"metadata"`
-	Container struct {
-		Image string `json:"image"`
-	} `json:"container"`
-	External struct {
-		URL string `json:"url"`
-	} `json:"external"`
-	Ports []struct {
-		Num      portNum `json:"num"`
-		Type     string  `json:"type"`
-		Liveness string  `json:"liveness"`
-	} `json:"ports"`
-}
-
-func (e *specElem) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		spec, ok := unquote(b)
-		if !ok {
-			return errBadSpec
-		}
-		b = bytes.TrimLeft(spec, " \t\r\n")
-	}
-	if len(b) == 0 || b[0] != '{' {
-		return errBadSpec
-	}
-	type plain specElem // without this method
-	err := json.Unmarshal(b, (*plain)(e))
-	if err != nil && !lenient(err) {
-		return errBadSpec
-	}
-	return nil
 }
 
 // errBadSpec fails a whole list: a spec that is not a JSON object is a
 // room bug worth seeing, where a missing field is only a room's choice.
 var errBadSpec = errors.New("a service spec is not a JSON object")
 
+// A listDecoder reads one list answer. It keeps the scratch space that
+// every spec and state reuses, so a list costs allocations per service
+// only for what the List keeps.
+type listDecoder struct {
+	s   *scanner
+	bad error // errBadSpec, once a spec was not an object
+
+	spec   []byte // an unquoted spec
+	ports  []specPort
+	wports []portWire
+	events []eventWire
+}
+
+func (d *listDecoder) answerField(a *answer, k []byte, list bool) bool {
+	s := d.s
+	switch string(k) {
+	case "type":
+		str(s, &a.Type)
+	case "text":
+		str(s, &a.Text)
+	case "method":
+		str(s, &a.Method)
+	case "code":
+		a.Code.UnmarshalJSON(s.raw())
+	case "json":
+		switch {
+		case s.null():
+			a.JSON = nil
+		case !list:
+			s.skip()
+			a.JSON = &listJSON{}
+		default:
+			if a.JSON == nil {
+				a.JSON = &listJSON{}
+			}
+			s.object(func(k []byte) bool { return d.listField(a.JSON, k) })
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// spare makes room in s for one more element: hint of them at first,
+// then twice as many each time. append grows a large slice by a quarter,
+// which for ten thousand services copies them a dozen times over.
+func spare[T any](s []T, hint int) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	ns := make([]T, len(s), max(2*cap(s), hint, 16))
+	copy(ns, s)
+	return ns
+}
+
+// str reads a string into *p, which stays as it was for null or a value
+// of another type.
+func str(s *scanner, p *string) {
+	if v, ok := s.str(); ok {
+		*p = v
+	}
+}
+
+func (d *listDecoder) listField(l *listJSON, k []byte) bool {
+	s := d.s
+	switch string(k) {
+	case "services_json":
+		if s.null() {
+			l.Services = nil
+			return true
+		}
+		var svcs []Service
+		if s.array(func() { svcs = append(spare(svcs, 0), d.service()) }) {
+			l.Services = svcs
+		}
+	case "service_states":
+		if s.null() {
+			l.States = nil
+			return true
+		}
+		// Rooms send a state for each service, after the services.
+		var states []State
+		hint := len(l.Services)
+		if s.array(func() { states = append(spare(states, hint), d.state()) }) {
+			l.States = states
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// service reads one element of services_json: a JSON-encoded spec in a
+// string, as every room sends, or the spec itself, which the TS SDK also
+// accepts. Only what a Service shows is kept.
+func (d *listDecoder) service() Service {
+	s := d.s
+	var e specElem
+	e.Ports = d.ports[:0]
+	switch s.ws() {
+	case '{':
+		e.decode(s)
+	case '"':
+		d.quotedSpec(&e)
+	default:
+		s.skip()
+		d.badSpec()
+	}
+	d.ports = e.Ports[:0]
+	return e.service()
+}
+
+// quotedSpec reads a spec sent as a JSON string: the string is decoded,
+// then read as JSON of its own, whose syntax errors fail only as a bad
+// spec, as encoding/json's did.
+func (d *listDecoder) quotedSpec(e *specElem) {
+	s := d.s
+	raw, plain := s.stringBytes()
+	if s.err != nil {
+		return
+	}
+	spec := raw
+	if !plain {
+		d.spec = append(d.spec[:0], s.unescape(raw)...)
+		spec = d.spec
+	}
+	spec = bytes.TrimLeft(spec, " \t\r\n")
+	if len(spec) == 0 || spec[0] != '{' {
+		d.badSpec()
+		return
+	}
+	inner := newScanner(spec, s.strs)
+	inner.tmp = s.tmp
+	e.decode(inner)
+	s.tmp = inner.tmp
+	if inner.end() != nil {
+		d.badSpec()
+	}
+}
+
+func (d *listDecoder) badSpec() {
+	if d.bad == nil {
+		d.bad = errBadSpec
+	}
+}
+
+// specElem is what a Service takes from a spec.
+type specElem struct {
+	ID          string
+	Enabled     looseBool
+	Name        string
+	Description string
+	Image       string
+	URL         string
+	Ports       []specPort
+}
+
+type specPort struct {
+	Num      portNum
+	Type     string
+	Liveness string
+}
+
+// looseBool is a spec's enabled: unset for null or nothing, and for any
+// other value not a boolean, false, as encoding/json left a *bool.
+type looseBool struct{ set, v bool }
+
+func (e *specElem) decode(s *scanner) {
+	s.object(func(k []byte) bool {
+		switch string(k) {
+		case "id":
+			str(s, &e.ID)
+		case "enabled":
+			if s.null() {
+				e.Enabled = looseBool{}
+			} else {
+				v, _ := s.boolean()
+				e.Enabled = looseBool{set: true, v: v}
+			}
+		case "metadata":
+			s.object(func(k []byte) bool {
+				switch string(k) {
+				case "name":
+					str(s, &e.Name)
+				case "description":
+					str(s, &e.Description)
+				default:
+					return false
+				}
+				return true
+			})
+		case "container":
+			s.object(func(k []byte) bool { return only(s, k, "image", &e.Image) })
+		case "external":
+			s.object(func(k []byte) bool { return only(s, k, "url", &e.URL) })
+		case "ports":
+			e.Ports = readArray(s, e.Ports, func(p *specPort) { p.decode(s) })
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// only reads the string under key name into p, for objects of which
+// nothing else matters.
+func only(s *scanner, k []byte, name string, p *string) bool {
+	if string(k) != name {
+		return false
+	}
+	str(s, p)
+	return true
+}
+
+// readArray reads an array into buf's backing array, one element each,
+// as decode fills it. null empties it; any other value leaves it be.
+func readArray[T any](s *scanner, buf []T, decode func(*T)) []T {
+	if s.null() {
+		return buf[:0]
+	}
+	out := buf[:0]
+	if !s.array(func() {
+		var zero T
+		out = append(out, zero)
+		decode(&out[len(out)-1])
+	}) {
+		return buf
+	}
+	return out
+}
+
+func (p *specPort) decode(s *scanner) {
+	s.object(func(k []byte) bool {
+		switch string(k) {
+		case "num":
+			p.Num.UnmarshalJSON(s.raw())
+		case "type":
+			str(s, &p.Type)
+		case "liveness":
+			str(s, &p.Liveness)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
 func (e *specElem) service() Service {
 	s := Service{
 		ID:          e.ID,
-		Name:        e.Metadata.Name,
-		Description: e.Metadata.Description,
-		Image:       e.Container.Image,
-		ExternalURL: e.External.URL,
-		Enabled:     e.Enabled == nil || *e.Enabled,
+		Name:        e.Name,
+		Description: e.Description,
+		Image:       e.Image,
+		ExternalURL: e.URL,
+		Enabled:     !e.Enabled.set || e.Enabled.v,
 	}
 	if len(e.Ports) > 0 {
 		s.Ports = make([]Port, len(e.Ports))
@@ -176,41 +390,127 @@ func (e *specElem) service() Service {
 	return s
 }
 
-// stateWire is one element of service_states as the room sends it. Only
-// leaf values have their own lenient readers: an UnmarshalJSON on a whole
-// state would make encoding/json scan each state twice.
+// state reads one element of service_states.
+func (d *listDecoder) state() State {
+	w := stateWire{Ports: d.wports[:0], Events: d.events[:0]}
+	w.decode(d.s)
+	d.wports, d.events = w.Ports[:0], w.Events[:0]
+	return w.state()
+}
+
+// stateWire is one element of service_states as the room sends it.
 type stateWire struct {
-	ServiceID          string   `json:"service_id"`
-	State              string   `json:"state"`
-	ContainerID        string   `json:"container_id"`
-	RestartScheduledAt unixTime `json:"restart_scheduled_at"`
-	StartedAt          unixTime `json:"started_at"`
-	RestartCount       looseInt `json:"restart_count"`
-	LastExitCode       looseInt `json:"last_exit_code"`
-	LastExitAt         unixTime `json:"last_exit_at"`
-	LastStartError     string   `json:"last_start_error"`
-	LastStartErrorAt   unixTime `json:"last_start_error_at"`
-	Status             struct {
-		Ports []portWire `json:"ports"`
-	} `json:"status"`
-	Events []eventWire `json:"events"`
+	ServiceID          string
+	State              string
+	ContainerID        string
+	RestartScheduledAt unixTime
+	StartedAt          unixTime
+	RestartCount       looseInt
+	LastExitCode       looseInt
+	LastExitAt         unixTime
+	LastStartError     string
+	LastStartErrorAt   unixTime
+	Ports              []portWire // status.ports
+	Events             []eventWire
 }
 
 type portWire struct {
-	Num            portNum  `json:"num"`
-	Liveness       string   `json:"liveness"`
-	LivenessStatus string   `json:"liveness_status"`
-	LastCheckedAt  unixTime `json:"last_checked_at"`
-	LastError      string   `json:"last_error"`
+	Num            portNum
+	Liveness       string
+	LivenessStatus string
+	LastCheckedAt  unixTime
+	LastError      string
 }
 
 type eventWire struct {
-	Type           string   `json:"type"`
-	Reason         string   `json:"reason"`
-	Message        string   `json:"message"`
-	Count          looseInt `json:"count"`
-	FirstTimestamp unixTime `json:"first_timestamp"`
-	LastTimestamp  unixTime `json:"last_timestamp"`
+	Type           string
+	Reason         string
+	Message        string
+	Count          looseInt
+	FirstTimestamp unixTime
+	LastTimestamp  unixTime
+}
+
+func (w *stateWire) decode(s *scanner) {
+	s.object(func(k []byte) bool {
+		switch string(k) {
+		case "service_id":
+			str(s, &w.ServiceID)
+		case "state":
+			str(s, &w.State)
+		case "container_id":
+			str(s, &w.ContainerID)
+		case "last_start_error":
+			str(s, &w.LastStartError)
+		case "restart_scheduled_at":
+			w.RestartScheduledAt.UnmarshalJSON(s.raw())
+		case "started_at":
+			w.StartedAt.UnmarshalJSON(s.raw())
+		case "last_exit_at":
+			w.LastExitAt.UnmarshalJSON(s.raw())
+		case "last_start_error_at":
+			w.LastStartErrorAt.UnmarshalJSON(s.raw())
+		case "restart_count":
+			w.RestartCount.UnmarshalJSON(s.raw())
+		case "last_exit_code":
+			w.LastExitCode.UnmarshalJSON(s.raw())
+		case "status":
+			s.object(func(k []byte) bool {
+				if string(k) != "ports" {
+					return false
+				}
+				w.Ports = readArray(s, w.Ports, func(p *portWire) { p.decode(s) })
+				return true
+			})
+		case "events":
+			w.Events = readArray(s, w.Events, func(e *eventWire) { e.decode(s) })
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (p *portWire) decode(s *scanner) {
+	s.object(func(k []byte) bool {
+		switch string(k) {
+		case "num":
+			p.Num.UnmarshalJSON(s.raw())
+		case "liveness":
+			str(s, &p.Liveness)
+		case "liveness_status":
+			str(s, &p.LivenessStatus)
+		case "last_checked_at":
+			p.LastCheckedAt.UnmarshalJSON(s.raw())
+		case "last_error":
+			str(s, &p.LastError)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (e *eventWire) decode(s *scanner) {
+	s.object(func(k []byte) bool {
+		switch string(k) {
+		case "type":
+			str(s, &e.Type)
+		case "reason":
+			str(s, &e.Reason)
+		case "message":
+			str(s, &e.Message)
+		case "count":
+			e.Count.UnmarshalJSON(s.raw())
+		case "first_timestamp":
+			e.FirstTimestamp.UnmarshalJSON(s.raw())
+		case "last_timestamp":
+			e.LastTimestamp.UnmarshalJSON(s.raw())
+		default:
+			return false
+		}
+		return true
+	})
 }
 
 func (w *stateWire) state() State {
@@ -226,9 +526,9 @@ func (w *stateWire) state() State {
 		LastStartError:     w.LastStartError,
 		LastStartErrorAt:   w.LastStartErrorAt.t,
 	}
-	if len(w.Status.Ports) > 0 {
-		st.Ports = make([]PortStatus, len(w.Status.Ports))
-		for i, p := range w.Status.Ports {
+	if len(w.Ports) > 0 {
+		st.Ports = make([]PortStatus, len(w.Ports))
+		for i, p := range w.Ports {
 			st.Ports[i] = p.status()
 		}
 	}

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestDecodeLenient feeds list answers in every shape the protocol says a
@@ -138,4 +141,71 @@ func FuzzDecodeList(f *testing.F) {
 			t.Fatalf("decodeList(%q) = %v, %v", answer, list, err)
 		}
 	})
+}
+
+// FuzzDecodeAgainstReference holds the scanner to the encoding/json
+// decoder it replaced: the same List, or an error with the same code.
+// Answers with a repeated key are skipped, the one documented difference.
+func FuzzDecodeAgainstReference(f *testing.F) {
+	f.Add(string(listContent(f, bigRoom(3))))
+	f.Add(`{"type":"json","json":{"services_json":["{\"id\":\"a\",\"ports\":[{\"num\":\"*\"}],\"enabled\":1}"],` +
+		`"service_states":[{"service_id":"a","restart_count":"3","events":[{}],"status":{"ports":[{"num":1.5e1}]}},{"service_id":"b"}]}}`)
+	f.Add(`{"TYPE":"json","Json":{"ſervices_json":[{"ID":"x","Metadata":{"Name":"\ud800"}}]}}`)
+	f.Add(`{"type":"error","text":"x","code":"7"}`)
+	f.Add(`{"type":"json","json":5}`)
+	f.Fuzz(func(t *testing.T, answer string) {
+		if repeatsKey([]byte(answer)) {
+			t.Skip("a repeated key")
+		}
+		got, gotErr := decodeList("r", []byte(answer))
+		want, wantErr := refDecodeList("r", []byte(answer))
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("decodeList(%q) = %v; encoding/json said %v", answer, gotErr, wantErr)
+		}
+		if gotErr != nil {
+			var g, w *Error
+			if !errors.As(gotErr, &g) || !errors.As(wantErr, &w) || g.Code != w.Code {
+				t.Fatalf("decodeList(%q) = %v; encoding/json said %v", answer, gotErr, wantErr)
+			}
+			return
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("decodeList(%q) differs from encoding/json (-want +got):\n%s", answer, diff)
+		}
+	})
+}
+
+// repeatsKey reports whether any object in b, or in a JSON string in b
+// that holds an object, has a key twice, as encoding/json matches keys.
+func repeatsKey(b []byte) bool {
+	var strs strings.Builder
+	s := newScanner(b, &strs)
+	repeated := false
+	var walk func()
+	walk = func() {
+		switch s.ws() {
+		case '{':
+			seen := map[string]bool{}
+			s.object(func(key []byte) bool {
+				k := string(key)
+				if f, ok := fold(key); ok {
+					k = f
+				}
+				repeated = repeated || seen[k]
+				seen[k] = true
+				walk()
+				return true
+			})
+		case '[':
+			s.array(walk)
+		case '"':
+			v, _ := s.str()
+			inner := strings.TrimLeft(v, " \t\r\n")
+			repeated = repeated || strings.HasPrefix(inner, "{") && repeatsKey([]byte(inner))
+		default:
+			s.skip()
+		}
+	}
+	walk()
+	return repeated
 }

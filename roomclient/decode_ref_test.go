@@ -1,0 +1,269 @@
+package roomclient
+
+// This is the decoder the room client had before its scanner: encoding/json
+// with lenient leaf types. FuzzDecodeAgainstReference holds the scanner to
+// what it answers.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// refAnswer is a content header as a room sends it in a __response__. The
+// json value is decoded straight into the list shape: services/restart
+// ignores it, and services/list saves a copy of its largest field.
+type refAnswer struct {
+	Type   string       `json:"type"`
+	JSON   *refListJSON `json:"json"`
+	Text   string       `json:"text"`
+	Code   looseInt     `json:"code"`
+	Method string       `json:"method"`
+}
+
+type refListJSON struct {
+	ServicesJSON  []refSpecElem  `json:"services_json"`
+	ServiceStates []refStateWire `json:"service_states"`
+}
+
+// errorOrNil turns an error content into an *Error.
+func (a *refAnswer) errorOrNil() error {
+	if a.Type != "error" {
+		return nil
+	}
+	return &Error{Code: Code(a.Code.n), Text: a.Text}
+}
+
+// unexpected reports a content that is neither an error nor what the call
+// expects. A control content means the call became a stream, which the
+// services toolkit never does.
+func (a *refAnswer) unexpected() error {
+	what := fmt.Sprintf("unexpected %q content", a.Type)
+	if a.Type == "control" {
+		what = "unexpected streamed refAnswer"
+	}
+	return &Error{Code: CodeUnexpectedResponse, Text: what}
+}
+
+func refParseAnswer(header []byte) (*refAnswer, error) {
+	var a refAnswer
+	if err := json.Unmarshal(header, &a); err != nil && !refLenient(err) {
+		return nil, &Error{
+			Code: CodeUnexpectedResponse,
+			Text: "malformed refAnswer: " + err.Error(),
+		}
+	}
+	return &a, nil
+}
+
+// refLenient reports whether a decode error only concerns a value of an
+// unexpected JSON type. encoding/json keeps decoding past such a value, so
+// the rest is good; the field stays empty.
+func refLenient(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
+}
+
+// refDecodeList reads the refAnswer to services/list.
+func refDecodeList(room string, header []byte) (*List, error) {
+	a, err := refParseAnswer(header)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.errorOrNil(); err != nil {
+		return nil, err
+	}
+	if a.Type != "json" || a.JSON == nil {
+		return nil, a.unexpected()
+	}
+	return a.JSON.join(room), nil
+}
+
+// join pairs every spec with its state by service id, keeping the room's
+// order of specs; states that match no spec become orphans.
+func (l *refListJSON) join(room string) *List {
+	all := make([]State, len(l.ServiceStates))
+	states := make(map[string]*State, len(l.ServiceStates))
+	for i := range l.ServiceStates {
+		all[i] = l.ServiceStates[i].state()
+		states[all[i].ServiceID] = &all[i]
+	}
+	list := &List{Room: room, Services: make([]Service, 0, len(l.ServicesJSON))}
+	used := make(map[string]bool, len(l.ServicesJSON))
+	for _, e := range l.ServicesJSON {
+		s := e.service()
+		if st, ok := states[s.ID]; ok && s.ID != "" {
+			s.State = st
+			used[s.ID] = true
+		}
+		list.Services = append(list.Services, s)
+	}
+	for i := range all {
+		if !used[all[i].ServiceID] {
+			list.Orphans = append(list.Orphans, all[i])
+		}
+	}
+	return list
+}
+
+// refSpecElem is one element of services_json: a JSON-encoded spec in a
+// string, as every room sends, or the spec itself, which the TS SDK also
+// accepts. Only what a Service shows is decoded.
+type refSpecElem struct {
+	ID       string `json:"id"`
+	Enabled  *bool  `json:"enabled"`
+	Metadata struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	} `json:"metadata"`
+	Container struct {
+		Image string `json:"image"`
+	} `json:"container"`
+	External struct {
+		URL string `json:"url"`
+	} `json:"external"`
+	Ports []struct {
+		Num      portNum `json:"num"`
+		Type     string  `json:"type"`
+		Liveness string  `json:"liveness"`
+	} `json:"ports"`
+}
+
+func (e *refSpecElem) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		spec, ok := unquote(b)
+		if !ok {
+			return errBadSpec
+		}
+		b = bytes.TrimLeft(spec, " \t\r\n")
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return errBadSpec
+	}
+	type plain refSpecElem // without this method
+	err := json.Unmarshal(b, (*plain)(e))
+	if err != nil && !refLenient(err) {
+		return errBadSpec
+	}
+	return nil
+}
+
+func (e *refSpecElem) service() Service {
+	s := Service{
+		ID:          e.ID,
+		Name:        e.Metadata.Name,
+		Description: e.Metadata.Description,
+		Image:       e.Container.Image,
+		ExternalURL: e.External.URL,
+		Enabled:     e.Enabled == nil || *e.Enabled,
+	}
+	if len(e.Ports) > 0 {
+		s.Ports = make([]Port, len(e.Ports))
+	}
+	for i, p := range e.Ports {
+		typ := p.Type
+		if typ == "" {
+			typ = "http"
+		}
+		s.Ports[i] = Port{Num: p.Num.String(), Type: typ, Liveness: p.Liveness}
+	}
+	return s
+}
+
+// refStateWire is one element of service_states as the room sends it. Only
+// leaf values have their own refLenient readers: an UnmarshalJSON on a whole
+// state would make encoding/json scan each state twice.
+type refStateWire struct {
+	ServiceID          string   `json:"service_id"`
+	State              string   `json:"state"`
+	ContainerID        string   `json:"container_id"`
+	RestartScheduledAt unixTime `json:"restart_scheduled_at"`
+	StartedAt          unixTime `json:"started_at"`
+	RestartCount       looseInt `json:"restart_count"`
+	LastExitCode       looseInt `json:"last_exit_code"`
+	LastExitAt         unixTime `json:"last_exit_at"`
+	LastStartError     string   `json:"last_start_error"`
+	LastStartErrorAt   unixTime `json:"last_start_error_at"`
+	Status             struct {
+		Ports []refPortWire `json:"ports"`
+	} `json:"status"`
+	Events []refEventWire `json:"events"`
+}
+
+type refPortWire struct {
+	Num            portNum  `json:"num"`
+	Liveness       string   `json:"liveness"`
+	LivenessStatus string   `json:"liveness_status"`
+	LastCheckedAt  unixTime `json:"last_checked_at"`
+	LastError      string   `json:"last_error"`
+}
+
+type refEventWire struct {
+	Type           string   `json:"type"`
+	Reason         string   `json:"reason"`
+	Message        string   `json:"message"`
+	Count          looseInt `json:"count"`
+	FirstTimestamp unixTime `json:"first_timestamp"`
+	LastTimestamp  unixTime `json:"last_timestamp"`
+}
+
+func (w *refStateWire) state() State {
+	st := State{
+		ServiceID:          w.ServiceID,
+		State:              w.State,
+		ContainerID:        w.ContainerID,
+		StartedAt:          w.StartedAt.t,
+		RestartScheduledAt: w.RestartScheduledAt.t,
+		RestartCount:       w.RestartCount.n,
+		LastExitCode:       w.LastExitCode.ptr(),
+		LastExitAt:         w.LastExitAt.t,
+		LastStartError:     w.LastStartError,
+		LastStartErrorAt:   w.LastStartErrorAt.t,
+	}
+	if len(w.Status.Ports) > 0 {
+		st.Ports = make([]PortStatus, len(w.Status.Ports))
+		for i, p := range w.Status.Ports {
+			st.Ports[i] = p.status()
+		}
+	}
+	if len(w.Events) > 0 {
+		st.Events = make([]Event, len(w.Events))
+		for i, e := range w.Events {
+			st.Events[i] = e.event()
+		}
+	}
+	return st
+}
+
+// status reads a liveness status other than the three the SDKs define as
+// "not_configured", as the TS SDK does.
+func (p *refPortWire) status() PortStatus {
+	ls := p.LivenessStatus
+	if ls != "ready" && ls != "not_ready" {
+		ls = "not_configured"
+	}
+	return PortStatus{
+		Num:            p.Num.String(),
+		Liveness:       p.Liveness,
+		LivenessStatus: ls,
+		LastCheckedAt:  p.LastCheckedAt.t,
+		LastError:      p.LastError,
+	}
+}
+
+// event fills what is missing with the TS SDK's defaults.
+func (e *refEventWire) event() Event {
+	count := 1
+	if e.Count.set {
+		count = e.Count.n
+	}
+	return Event{
+		Type:           or(e.Type, "Normal"),
+		Reason:         or(e.Reason, "Unknown"),
+		Message:        e.Message,
+		Count:          count,
+		FirstTimestamp: e.FirstTimestamp.t,
+		LastTimestamp:  e.LastTimestamp.t,
+	}
+}
