@@ -267,3 +267,36 @@ func TestDemoFixtureIsCurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerTimes: each answer is reported once it is written, with the
+// room's own time, AnswerDelay included.
+func TestAnswerTimes(t *testing.T) {
+	times := make(chan AnswerTime, 4)
+	s := demoServer(t, WithAnswerTimes(func(a AnswerTime) { times <- a }))
+	r, _, err := dialRaw(t, s, "lobby", bearer("t"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.handshake()
+	const delay = 30 * time.Millisecond
+	if err := s.SetFaults("lobby", Faults{AnswerDelay: delay, Noise: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.send(1, wire.TypeInvokeTool, `{"toolkit":"services","tool":"list",`+
+		`"arguments":{"type":"json","json":{}},"tool_call_id":"x"}`)
+	r.answer(1)
+
+	select {
+	case a := <-times:
+		if a.Room != "lobby" || a.Tool != "list" || a.Took < delay || a.Took > 10*time.Second {
+			t.Errorf("answer time = %+v, want lobby list taking at least %s", a, delay)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer time reported")
+	}
+	select {
+	case a := <-times:
+		t.Errorf("a second answer time, %+v, for one call (noise is not an answer)", a)
+	default:
+	}
+}

@@ -30,6 +30,7 @@ type Server struct {
 	secret  []byte
 	delays  [2]time.Duration // restarting→starting, starting→running
 	pingGap time.Duration
+	onAns   func(AnswerTime)
 	log     *slog.Logger
 	addr    string
 	quit    chan struct{} // closed by Close
@@ -71,6 +72,23 @@ func WithRestartDelays(restarting, starting time.Duration) Option {
 // WithPing makes the Server ping every client every d.
 func WithPing(d time.Duration) Option {
 	return func(s *Server) { s.pingGap = d }
+}
+
+// An AnswerTime is how long a room took over one tool call: from the
+// last frame of the request read to the last frame of the answer written.
+// It counts the room's own work and any AnswerDelay, not the network.
+type AnswerTime struct {
+	Room string
+	Tool string // "list", "restart", or the message type of other requests
+	Took time.Duration
+}
+
+// WithAnswerTimes makes the Server call f after it has written each
+// answer, for load tools that take the room's time out of a latency. f
+// runs on the connection's writer, so it should return quickly. Answers
+// swallowed by NeverAnswer are not reported.
+func WithAnswerTimes(f func(AnswerTime)) Option {
+	return func(s *Server) { s.onAns = f }
 }
 
 // WithLogger makes the Server log what it does; by default it is silent.

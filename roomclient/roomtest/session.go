@@ -77,6 +77,11 @@ type outMsg struct {
 	typ   string
 	body  []byte
 	close int // when non-zero, send a close frame with this code instead
+
+	// An answer carries when its request was read and what it called,
+	// for WithAnswerTimes.
+	read time.Time
+	tool string
 }
 
 func (s *Server) serveSession(rm *roomState, ws *websocket.Conn, g grant) {
@@ -230,6 +235,7 @@ func (ss *session) writeLoop() {
 				ss.ws.Close()
 				return
 			}
+			ss.timed(m)
 		case <-pings:
 			ss.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
 		case <-ss.done:
@@ -258,6 +264,14 @@ func (ss *session) write(m outMsg) error {
 		w.Write(data)
 		return w.Close()
 	})
+}
+
+// timed reports an answer's time to the WithAnswerTimes hook.
+func (ss *session) timed(m outMsg) {
+	if ss.s.onAns == nil || m.read.IsZero() {
+		return
+	}
+	ss.s.onAns(AnswerTime{Room: ss.rm.name, Tool: m.tool, Took: time.Since(m.read)})
 }
 
 // closeWith sends a close frame, then drops the connection.
@@ -303,9 +317,11 @@ func (ss *session) readLoop() {
 
 // handle answers one complete message from the client.
 func (ss *session) handle(msg wire.Message) {
+	read := time.Now()
 	f := ss.s.faultsOf(ss.rm)
 	header, _, err := wire.Unpack(msg.Body)
 	var ans []byte
+	tool := msg.Type
 	switch {
 	case msg.Type != wire.TypeInvokeTool:
 		ss.countCall(msg.Type)
@@ -314,17 +330,18 @@ func (ss *session) handle(msg wire.Message) {
 		ss.countCall(msg.Type)
 		ans = errContent(1002, "invalid request: "+err.Error())
 	default:
-		ans = ss.invoke(header, f)
+		ans, tool = ss.invoke(header, f)
 	}
-	ss.answer(msg.ID, ans, f)
+	ss.answer(outMsg{id: msg.ID, read: read, tool: tool}, ans, f)
 }
 
 func (ss *session) countCall(tool string) {
 	ss.s.count(func(st *stats) { st.calls[[2]string{ss.rm.name, tool}]++ })
 }
 
-// answer sends a __response__ to request id, as the faults say.
-func (ss *session) answer(id uint64, content []byte, f Faults) {
+// answer sends content as the __response__ to req, as the faults say.
+func (ss *session) answer(req outMsg, content []byte, f Faults) {
+	id := req.id
 	if f.NeverAnswer {
 		ss.s.count(func(st *stats) { st.unanswered[ss.rm.name]++ })
 		return
@@ -338,7 +355,8 @@ func (ss *session) answer(id uint64, content []byte, f Faults) {
 			body: ss.pack([]byte(`{"type":"error","text":"stray"}`))}
 		ss.send(stray)
 	}
-	m := outMsg{id: id, typ: wire.TypeResponse, body: ss.pack(content)}
+	m := req
+	m.typ, m.body = wire.TypeResponse, ss.pack(content)
 	switch {
 	case f.AnswerDelay > 0:
 		ss.later(f.AnswerDelay, m)
@@ -393,18 +411,24 @@ type toolCall struct {
 	ToolCallID *string `json:"tool_call_id"`
 }
 
-// invoke answers a tool call as section 9.5 of the protocol describes.
-func (ss *session) invoke(header []byte, f Faults) []byte {
+// invoke answers a tool call as section 9.5 of the protocol describes,
+// and says which tool was called.
+func (ss *session) invoke(header []byte, f Faults) ([]byte, string) {
 	var tc toolCall
 	if err := json.Unmarshal(header, &tc); err != nil {
 		ss.countCall(wire.TypeInvokeTool)
-		return errContent(1002, "invalid request: "+err.Error())
+		return errContent(1002, "invalid request: "+err.Error()), wire.TypeInvokeTool
 	}
+	tool := wire.TypeInvokeTool
 	if tc.Tool != nil {
-		ss.countCall(*tc.Tool)
-	} else {
-		ss.countCall(wire.TypeInvokeTool)
+		tool = *tc.Tool
 	}
+	ss.countCall(tool)
+	return ss.tool(tc, f), tool
+}
+
+// tool answers a counted tool call.
+func (ss *session) tool(tc toolCall, f Faults) []byte {
 	if tc.Toolkit == nil || tc.Tool == nil || tc.Arguments == nil || tc.ToolCallID == nil {
 		return errContent(1002, "invalid request: toolkit, tool, arguments "+
 			"and tool_call_id are required")
