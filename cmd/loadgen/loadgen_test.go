@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary stand in for the tool's floors, which
+// the tool starts by running its own executable again.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(floorEnv); mode != "" {
+		os.Exit(floorMain(context.Background(), mode, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// TestRun drives a real bot process and both floors with a few commands
+// and checks that every figure made it into the table.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bot")
+	}
+	bot := filepath.Join(t.TempDir(), "roombot")
+	if out, err := exec.Command("go", "build", "-o", bot, "github.com/roomops/roombot/cmd/bot").CombinedOutput(); err != nil {
+		t.Fatalf("building the bot: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, log bytes.Buffer
+	args := []string{"-bot", bot, "-services", "12", "-rooms", "2", "-conc", "1,3",
+		"-n", "6", "-runs", "1", "-settle", "10ms", "-net", "delay", "-rtt", "2ms"}
+	if err := run(ctx, args, &out, &log); err != nil {
+		t.Fatalf("run(%q) = %v\nlog:\n%s", args, err, &log)
+	}
+
+	table := out.String()
+	for _, want := range []string{
+		"services=12 rooms=2 conc=1 n=6 steady", "services=12 rooms=2 conc=3 n=6 steady",
+		"| ack p99 |", "| reply p50 |", "| overhead p50 (reply − room) |",
+		"| fresh connection per list p50 |", "| RSS peak (VmHWM) |", "simulator delay knobs",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if !strings.Contains(table, "| failed replies | 0 | 0 |") {
+		t.Errorf("some replies failed:\n%s", table)
+	}
+}
+
+func TestDist(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	got := distOf(ds)
+	want := dist{N: 100, P50: 50 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond}
+	if got != want {
+		t.Errorf("distOf(1..100 ms) = %+v, want %+v", got, want)
+	}
+	if got := distOf(nil); got != (dist{}) {
+		t.Errorf("distOf(nil) = %+v, want zero", got)
+	}
+}
+
+func TestSpread(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want spread
+	}{
+		{[]float64{3, 1, 2}, spread{Med: 2, Min: 1, Max: 3, Runs: 3}},
+		{[]float64{4, 1, 2, 3}, spread{Med: 2.5, Min: 1, Max: 4, Runs: 4}},
+		{nil, spread{}},
+	}
+	for _, tt := range tests {
+		if got := spreadOf(tt.in); got != tt.want {
+			t.Errorf("spreadOf(%v) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestOffsets(t *testing.T) {
+	t0 := time.Now()
+	ss := []sent{{at: t0.Add(5 * time.Millisecond)}, {at: t0}, {at: t0.Add(2 * time.Millisecond)}}
+	got := offsets(ss)
+	want := []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("offsets = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestLabCommands(t *testing.T) {
+	l := &netLab{ns: "rbload1", hostIf: "rbh1", nsIf: "rbn1", hostIP: labHostIP, roomIP: labRoomIP}
+	var all []string
+	for _, c := range labCommands(l, 20*time.Millisecond) {
+		all = append(all, strings.Join(c, " "))
+	}
+	text := strings.Join(all, "\n")
+	for _, want := range []string{
+		"tc qdisc add dev rbh1 root netem delay 10000us limit 100000",
+		"ip netns exec rbload1 tc qdisc add dev rbn1 root netem delay 10000us limit 100000",
+		"ip link set rbn1 netns rbload1",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lab commands lack %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestStatusKB(t *testing.T) {
+	status := []byte("Name:\tbot\nVmHWM:\t   20480 kB\nVmRSS:\t   15360 kB\n")
+	if got := statusKB(status, "VmHWM:"); got != 20480 {
+		t.Errorf("VmHWM = %d, want 20480", got)
+	}
+	if got := statusKB(status, "VmRSS:"); got != 15360 {
+		t.Errorf("VmRSS = %d, want 15360", got)
+	}
+}
