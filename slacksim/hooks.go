@@ -36,16 +36,18 @@ func (s *Server) newHookLocked(channel, user, envID, msgTS string) string {
 // serveHook answers a POST to a response_url.
 func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxFrameBytes))
-	call := Call{Method: "response_url", Body: body, Hook: r.PathValue("id")}
+	// The post is timed as it arrives, before it is read: load tools take
+	// the reply latency from here.
+	call := Call{Method: "response_url", Body: body, Hook: r.PathValue("id"), Time: s.cfg.Clock()}
+	post := readPost(body)
 
 	s.mu.Lock()
-	call.Time = s.cfg.Clock()
 	f, faulted := s.takeFaultLocked("response_url")
 	var res reply
 	if faulted {
 		res = f.reply()
 	} else {
-		res = s.hookPostLocked(call.Hook, body)
+		res = s.hookPostLocked(call.Hook, post)
 	}
 	call.Status, call.Error = res.status, res.errorCode()
 	s.calls = append(s.calls, call)
@@ -56,6 +58,54 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	res.write(w)
 }
 
+// A hookPost is a response_url body read, checked against Slack's limits
+// and its blocks normalised. That is most of the stand-in's work for a
+// post, so it is done before the server's lock is taken, and posts from
+// many workers are read in parallel.
+type hookPost struct {
+	msg    replyBody
+	bad    bool  // not a JSON object of the right shape
+	limits error // what CheckMessage said
+	blocks json.RawMessage
+}
+
+// readPost decodes the body once for all three uses. Its blocks are
+// decoded generically for the checker, its other fields as replyBody
+// types them, so that a wrongly typed field is refused as before.
+func readPost(body []byte) *hookPost {
+	p := &hookPost{bad: true}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || top == nil {
+		return p
+	}
+	raw := top["blocks"]
+	delete(top, "blocks")
+	fields, _ := json.Marshal(top)
+	if json.Unmarshal(fields, &p.msg) != nil {
+		return p
+	}
+	p.bad = false
+	if p.msg.DeleteOriginal {
+		return p
+	}
+
+	// What the checker sees: the text as it came, and the blocks.
+	parts := map[string]any{}
+	if t, ok := top["text"]; ok {
+		var v any
+		json.Unmarshal(t, &v)
+		parts["text"] = v
+	}
+	var blocks any
+	if raw != nil {
+		json.Unmarshal(raw, &blocks)
+		parts["blocks"] = blocks
+	}
+	p.limits = checkTop(parts)
+	p.blocks = normalised(raw, blocks)
+	return p
+}
+
 // hookPostLocked applies one response_url post.
 //
 // Refusals are non-2xx, so that both of slack-go's ways of posting
@@ -64,7 +114,7 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 // body still names the reason.
 // TODO(slacksim): the exact status Slack uses for expired_url and
 // used_url is not documented; 404 is what clients report seeing.
-func (s *Server) hookPostLocked(id string, body []byte) reply {
+func (s *Server) hookPostLocked(id string, p *hookPost) reply {
 	h := s.hooks[id]
 	switch {
 	case h == nil:
@@ -73,12 +123,11 @@ func (s *Server) hookPostLocked(id string, body []byte) reply {
 		return refuse(http.StatusNotFound, "expired_url")
 	case h.uses >= hookUses:
 		return refuse(http.StatusNotFound, "used_url")
-	}
-	var msg replyBody
-	if err := json.Unmarshal(body, &msg); err != nil {
+	case p.bad:
 		return refuse(http.StatusBadRequest, "invalid_payload")
 	}
 	h.uses++
+	msg := p.msg
 
 	target := s.byTS[h.msgTS]
 	if target != nil && target.Deleted {
@@ -93,10 +142,10 @@ func (s *Server) hookPostLocked(id string, body []byte) reply {
 		return okReply(nil)
 	}
 
-	if refused := s.checkLocked("response_url post for envelope "+h.envID, body); len(refused) > 0 {
+	if refused := s.recordLocked("response_url post for envelope "+h.envID, p.limits); len(refused) > 0 {
 		return invalidBlocks(http.StatusBadRequest, refused)
 	}
-	blocks := s.normaliseBlocks(msg.Blocks)
+	blocks := p.blocks
 	if msg.ReplaceOriginal && target != nil {
 		// The replaced message keeps its visibility: an ephemeral card
 		// stays ephemeral whatever response_type says.

@@ -87,7 +87,11 @@ func CheckMessage(msg []byte) error {
 	if err := json.Unmarshal(msg, &top); err != nil || top == nil {
 		return &LimitError{Pointer: "", Reason: "must be a JSON object"}
 	}
+	return checkTop(top)
+}
 
+// checkTop is CheckMessage on a message already decoded.
+func checkTop(top map[string]any) error {
 	c := &checker{}
 	c.topText(top)
 	if blocks, ok := c.blockList(top["blocks"]); ok {

@@ -1,6 +1,7 @@
 package slacksim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -119,7 +120,12 @@ func (b *looseBool) UnmarshalJSON(data []byte) error {
 // whether Slack would still take it: bad blocks are refused
 // (invalid_blocks), a missing or long fallback text only draws a warning.
 func (s *Server) checkLocked(where string, body []byte) (refused []*LimitError) {
-	err := CheckMessage(body)
+	return s.recordLocked(where, CheckMessage(body))
+}
+
+// recordLocked records err, what CheckMessage said of a message, and
+// reports what of it Slack would refuse.
+func (s *Server) recordLocked(where string, err error) (refused []*LimitError) {
 	if err == nil {
 		return nil
 	}
@@ -137,36 +143,63 @@ func (s *Server) checkLocked(where string, body []byte) (refused []*LimitError) 
 // missing, as Slack stores them. Blocks that do not parse are returned
 // as they are; the checker has already flagged them.
 func (s *Server) normaliseBlocks(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
-		return nil
-	}
-	var str string
-	if json.Unmarshal(raw, &str) == nil {
-		raw = json.RawMessage(str)
-	}
-	var blocks []map[string]any
-	if json.Unmarshal(raw, &blocks) != nil {
+	var v any
+	if len(raw) > 0 && json.Unmarshal(raw, &v) != nil {
 		return raw
 	}
-	for _, b := range blocks {
-		fillID(b, "block_id")
-		if acc, ok := b["accessory"].(map[string]any); ok {
-			fillID(acc, "action_id")
+	return normalised(raw, v)
+}
+
+// normalised is normaliseBlocks on blocks already decoded into v. Only
+// when an id had to be filled in are the blocks written again: decoding
+// and encoding every message was most of the stand-in's work under load.
+func normalised(raw json.RawMessage, v any) json.RawMessage {
+	if str, ok := v.(string); ok {
+		raw, v = json.RawMessage(str), nil
+		if str != "" && json.Unmarshal(raw, &v) != nil {
+			return raw
 		}
-		elems, _ := b["elements"].([]any)
+	}
+	blocks, ok := v.([]any)
+	if !ok {
+		if v == nil {
+			return nil
+		}
+		return raw
+	}
+	changed := false
+	for _, b := range blocks {
+		m, _ := b.(map[string]any)
+		if m == nil {
+			continue
+		}
+		changed = fillID(m, "block_id") || changed
+		if acc, ok := m["accessory"].(map[string]any); ok {
+			changed = fillID(acc, "action_id") || changed
+		}
+		elems, _ := m["elements"].([]any)
 		for _, e := range elems {
-			if m, ok := e.(map[string]any); ok && b["type"] == "actions" {
-				fillID(m, "action_id")
+			if em, ok := e.(map[string]any); ok && m["type"] == "actions" {
+				changed = fillID(em, "action_id") || changed
 			}
 		}
 	}
-	out, _ := json.Marshal(blocks)
-	return out
+	if changed {
+		out, _ := json.Marshal(blocks)
+		return out
+	}
+	var out bytes.Buffer
+	if json.Compact(&out, raw) != nil {
+		return raw
+	}
+	return out.Bytes()
 }
 
-func fillID(m map[string]any, key string) {
+// fillID gives m a random id under key unless it has one, and reports
+// whether it did.
+func fillID(m map[string]any, key string) bool {
 	if _, ok := m[key]; ok {
-		return
+		return false
 	}
 	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	id := make([]byte, 5)
@@ -174,6 +207,7 @@ func fillID(m map[string]any, key string) {
 		id[i] = letters[rand.IntN(len(letters))]
 	}
 	m[key] = string(id)
+	return true
 }
 
 // Messages returns the messages of a channel, oldest first, ephemeral
