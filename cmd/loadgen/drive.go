@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"slices"
-	"strings"
+		"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,8 +24,9 @@ const (
 // bot's replies.
 type driver struct {
 	sl    *slacksim.Server
+	twin  *slacksim.Server // the ack floor's stand-in, sent every command too
 	rooms int
-	reply *replies // nil for a floor, which never replies
+	reply *replies
 }
 
 // A sent is one command as it left the tool.
@@ -35,10 +35,11 @@ type sent struct {
 	at  time.Time
 }
 
-// send types "list ROOM" for command i, rooms taken in turn.
-func (d *driver) send(ctx context.Context, i int) (sent, error) {
+// send types "list ROOM" for command i, rooms taken in turn, into the
+// stand-in sl.
+func (d *driver) send(ctx context.Context, sl *slacksim.Server, i int) (sent, error) {
 	at := time.Now()
-	env, err := d.sl.SlashCommand(ctx, slacksim.SlashCommand{
+	env, err := sl.SlashCommand(ctx, slacksim.SlashCommand{
 		UserID: loadUser, ChannelID: loadChannel,
 		Text: "list " + roomName(i%d.rooms),
 	})
@@ -49,9 +50,10 @@ func (d *driver) send(ctx context.Context, i int) (sent, error) {
 }
 
 // steady keeps conc commands outstanding until n have been answered: a
-// new one goes out as soon as a reply comes back.
-func (d *driver) steady(ctx context.Context, n, conc int) ([]sent, error) {
-	out := make([]sent, n)
+// new one goes out as soon as a reply comes back. It returns what went to
+// the bot and what went to the twin, by command.
+func (d *driver) steady(ctx context.Context, n, conc int) (ss, twins []sent, err error) {
+	ss, twins = make([]sent, n), make([]sent, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conc)
@@ -62,7 +64,7 @@ func (d *driver) steady(ctx context.Context, n, conc int) ([]sent, error) {
 				if i >= n {
 					return
 				}
-				if err := d.one(ctx, i, out); err != nil {
+				if err := d.one(ctx, i, ss, twins); err != nil {
 					errs <- err
 					return
 				}
@@ -71,19 +73,19 @@ func (d *driver) steady(ctx context.Context, n, conc int) ([]sent, error) {
 	}
 	wg.Wait()
 	close(errs)
-	return out, <-errs
+	return ss, twins, <-errs
 }
 
 // bursts sends conc commands at once, waits for every reply, and goes on
 // until n have been answered.
-func (d *driver) bursts(ctx context.Context, n, conc int) ([]sent, error) {
-	out := make([]sent, n)
+func (d *driver) bursts(ctx context.Context, n, conc int) (ss, twins []sent, err error) {
+	ss, twins = make([]sent, n), make([]sent, n)
 	for first := 0; first < n; first += conc {
 		var wg sync.WaitGroup
 		errs := make(chan error, conc)
 		for i := first; i < min(first+conc, n); i++ {
 			wg.Go(func() {
-				if err := d.one(ctx, i, out); err != nil {
+				if err := d.one(ctx, i, ss, twins); err != nil {
 					errs <- err
 				}
 			})
@@ -91,65 +93,35 @@ func (d *driver) bursts(ctx context.Context, n, conc int) ([]sent, error) {
 		wg.Wait()
 		close(errs)
 		if err := <-errs; err != nil {
-			return out, err
+			return ss, twins, err
 		}
 	}
-	return out, nil
+	return ss, twins, nil
 }
 
-// one sends command i and waits for its reply.
-func (d *driver) one(ctx context.Context, i int, out []sent) error {
-	s, err := d.send(ctx, i)
+// one sends command i to the bot and to the twin, and waits for the
+// bot's reply. Which goes first alternates, so neither is always the
+// later by one write.
+func (d *driver) one(ctx context.Context, i int, ss, twins []sent) error {
+	first, second := d.sl, d.twin
+	if i%2 == 1 {
+		first, second = second, first
+	}
+	a, err := d.send(ctx, first, i)
 	if err != nil {
 		return err
 	}
-	out[i] = s
-	return d.reply.wait(ctx, s.env.ID)
-}
-
-// replay sends a command at each offset from now, whatever comes back: a
-// floor gets the arrivals the bot got, so their acks compare.
-func (d *driver) replay(ctx context.Context, offsets []time.Duration) ([]sent, error) {
-	out := make([]sent, len(offsets))
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(offsets))
-	for i, off := range offsets {
-		if wait := time.Until(start.Add(off)); wait > 0 {
-			time.Sleep(wait)
-		}
-		wg.Go(func() {
-			s, err := d.send(ctx, i)
-			if err != nil {
-				errs <- err
-				return
-			}
-			out[i] = s
-		})
-	}
-	wg.Wait()
-	close(errs)
-	return out, <-errs
-}
-
-// offsets gives each command's send time from the first, for replay.
-func offsets(ss []sent) []time.Duration {
-	if len(ss) == 0 {
-		return nil
-	}
-	start := ss[0].at
-	for _, s := range ss {
-		if s.at.Before(start) {
-			start = s.at
+	var b sent
+	if second != nil {
+		if b, err = d.send(ctx, second, i); err != nil {
+			return err
 		}
 	}
-	out := make([]time.Duration, len(ss))
-	for i, s := range ss {
-		out[i] = s.at.Sub(start)
+	if i%2 == 1 {
+		a, b = b, a
 	}
-	// Replay sends in order; commands sent together stay together.
-	slices.Sort(out)
-	return out
+	ss[i], twins[i] = a, b
+	return d.reply.wait(ctx, a.env.ID)
 }
 
 // replies hands the bot's replies to the commands waiting for them. One

@@ -44,6 +44,7 @@ func TestRun(t *testing.T) {
 		"services=12 rooms=2 conc=1 n=6 steady", "services=12 rooms=2 conc=3 n=6 steady",
 		"| ack p99 |", "| reply p50 |", "| overhead p50 (reply − room) |",
 		"| fresh connection per list p50 |", "| RSS peak (VmHWM) |", "simulator delay knobs",
+		"| CPU per command |", "ack-only client beside it",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
@@ -85,15 +86,15 @@ func TestSpread(t *testing.T) {
 	}
 }
 
-func TestOffsets(t *testing.T) {
-	t0 := time.Now()
-	ss := []sent{{at: t0.Add(5 * time.Millisecond)}, {at: t0}, {at: t0.Add(2 * time.Millisecond)}}
-	got := offsets(ss)
-	want := []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("offsets = %v, want %v", got, want)
-		}
+func TestStatCPU(t *testing.T) {
+	// A command name with a space and a parenthesis, as a process may
+	// name itself; utime 250 and stime 50 ticks.
+	stat := []byte("4242 (a) b) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 100 0 0")
+	if got, want := statCPU(stat), 3*time.Second; got != want {
+		t.Errorf("statCPU(%q) = %v, want %v", stat, got, want)
+	}
+	if got := statCPU([]byte("garbage")); got != 0 {
+		t.Errorf("statCPU(garbage) = %v, want 0", got)
 	}
 }
 
@@ -112,6 +113,16 @@ func TestLabCommands(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("lab commands lack %q:\n%s", want, text)
 		}
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	tb := &tailBuffer{max: 8}
+	for _, w := range []string{"0123", "4567", "89ab", "cdef", "ghij"} {
+		tb.Write([]byte(w))
+	}
+	if got, want := tb.String(), "cdefghij"; got != want {
+		t.Errorf("tail after 20 bytes = %q, want %q", got, want)
 	}
 }
 

@@ -61,6 +61,10 @@ type procResult struct {
 	GorIdle  int   `json:"goroutines_idle"`
 	GorMax   int   `json:"goroutines_max"`
 	Extra    int   `json:"violations"` // Slack limits broken, acks late
+
+	// CPU is the process's CPU time, user and system, per command (or
+	// per envelope, or per list) while the load ran.
+	CPU time.Duration `json:"cpu_per_command"`
 }
 
 // A runResult is one run of a configuration: the bot and its floors.
@@ -69,10 +73,14 @@ type runResult struct {
 	AckFloor procResult  `json:"ack_floor"`
 	Bare     procResult  `json:"bare_list"`
 	Fresh    *procResult `json:"fresh_list,omitempty"`
+
+	// Harness is this tool's own CPU per command while the bot ran:
+	// the Slack stand-ins and the room simulator share the cores.
+	Harness time.Duration `json:"harness_cpu_per_command"`
 }
 
-// measure runs cfg once: the bot, then the ack-only client on the bot's
-// arrival times, then the bare room client.
+// measure runs cfg once: the bot with the ack-only client beside it,
+// then the bare room client.
 func (b *bench) measure(ctx context.Context, cfg config) (runResult, error) {
 	var res runResult
 	answers := &answerLog{}
@@ -82,12 +90,8 @@ func (b *bench) measure(ctx context.Context, cfg config) (runResult, error) {
 	}
 	defer room.Close()
 
-	sched, err := b.product(ctx, cfg, room, answers, &res.Bot)
-	if err != nil {
+	if err := b.product(ctx, cfg, room, answers, &res); err != nil {
 		return res, fmt.Errorf("bot: %w", err)
-	}
-	if err := b.ackFloor(ctx, cfg, sched, &res.AckFloor); err != nil {
-		return res, fmt.Errorf("ack floor: %w", err)
 	}
 	if err := b.listFloor(ctx, cfg, room, answers, false, &res.Bare); err != nil {
 		return res, fmt.Errorf("list floor: %w", err)
@@ -146,61 +150,91 @@ func slackEnv(sl *slacksim.Server) []string {
 	}
 }
 
-// product runs the bot under cfg's load and returns when each command
-// was sent, for the floors to replay.
+// product runs the bot under cfg's load. The ack-only client runs beside
+// it on a stand-in of its own, and each command goes to both at once, so
+// the two acks are timed on the same machine, under the same load from
+// this tool and the room, and differ only by what the bot does besides
+// acking.
 func (b *bench) product(ctx context.Context, cfg config, room *roomtest.Server,
-	answers *answerLog, out *procResult) ([]time.Duration, error) {
+	answers *answerLog, res *runResult) error {
 	sl, err := slacksim.New(slacksim.Config{})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer sl.Close()
+	twin, err := slacksim.New(slacksim.Config{})
+	if err != nil {
+		return err
+	}
+	defer twin.Close()
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	env := append(baseEnv(), slackEnv(sl)...)
 	env = append(env,
 		"MESHAGENT_ROOM_URL="+room.URL(),
 		"MESHAGENT_TOKEN=load-token",
 		"ROOMBOT_RESTART_USERS="+loadUser,
-		"ROOMBOT_HTTP_ADDR="+addr,
-		"ROOMBOT_LOG_LEVEL=warn")
+		// The default log level: an audit line for every command is
+		// part of what the bot costs.
+		"ROOMBOT_HTTP_ADDR="+addr)
 	bot, err := startChild("bot", b.bot, nil, env, addr, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer bot.stop(10 * time.Second)
-	if err := b.ready(ctx, sl, bot, out); err != nil {
-		return nil, err
+	floor, err := startChild("ack floor", b.self, nil,
+		append(append(baseEnv(), floorEnv+"=ack"), slackEnv(twin)...), "", false)
+	if err != nil {
+		return err
+	}
+	defer floor.stop(10 * time.Second)
+	if err := b.ready(ctx, sl, bot, &res.Bot); err != nil {
+		return err
+	}
+	if err := b.ready(ctx, twin, floor, &res.AckFloor); err != nil {
+		return err
 	}
 
-	d := &driver{sl: sl, rooms: cfg.Rooms, reply: newReplies(ctx, sl)}
-	if _, err := d.steady(ctx, cfg.Rooms, 1); err != nil {
-		return nil, fmt.Errorf("warming up: %w", err)
+	d := &driver{sl: sl, twin: twin, rooms: cfg.Rooms, reply: newReplies(ctx, sl)}
+	if _, _, err := d.steady(ctx, cfg.Rooms, 1); err != nil {
+		return fmt.Errorf("warming up: %w", err)
 	}
 	answers.reset()
 	stopPerf := b.profile(bot, cfg)
-	ss, err := b.drive(ctx, cfg, d, bot)
+	meters := startMeters(bot, floor)
+	ss, twins, err := b.drive(ctx, cfg, d, bot, floor)
+	cpu := meters.stop(len(ss))
 	stopPerf()
 	if err != nil {
-		return nil, fmt.Errorf("%w; bot output:\n%s", err, bot.tail)
+		return fmt.Errorf("%w; bot output:\n%s", err, bot.tail)
+	}
+	if err := waitAcks(ctx, twin, len(twins)+cfg.Rooms); err != nil {
+		return fmt.Errorf("ack floor: %w; output:\n%s", err, floor.tail)
 	}
 	if err := bot.exited(); err != nil {
-		return nil, err
+		return err
 	}
-	_, out.HWM, _ = bot.memory()
-	out.RSSMax, out.GorMax = bot.peaks()
+	res.Bot.CPU, res.AckFloor.CPU, res.Harness = cpu[0], cpu[1], cpu[2]
+	b.fill(&res.Bot, bot, sl, ss, answers.take(), cfg)
+	res.Bot.Failures = d.reply.failures()
+	b.fill(&res.AckFloor, floor, twin, twins, nil, cfg)
+	return nil
+}
 
+// fill reads one process's figures after a run: its memory, and the
+// latencies the stand-in it talked to recorded.
+func (b *bench) fill(out *procResult, c *child, sl *slacksim.Server, ss []sent,
+	rooms []time.Duration, cfg config) {
+	_, out.HWM, _ = c.memory()
+	out.RSSMax, out.GorMax = c.peaks()
 	acks, reps := timings(sl, ss)
-	rooms := answers.take()
 	out.Ack, out.Reply, out.Room = distOf(acks), distOf(reps), distOf(rooms)
-	if cfg.Conc == 1 {
+	if cfg.Conc == 1 && len(reps) > 0 {
 		out.Overhead = distOf(pairDiff(reps, rooms))
 	}
-	out.Failures = d.reply.failures()
-	out.Extra = b.violations("bot", sl)
-	return offsets(ss), nil
+	out.Extra = b.violations(c.name, sl)
 }
 
 // profile records the bot's CPU with perf while it is under load, when
@@ -242,11 +276,12 @@ func (b *bench) ready(ctx context.Context, sl *slacksim.Server, c *child, out *p
 	return nil
 }
 
-// drive sends cfg's commands while sampling the bot.
-func (b *bench) drive(ctx context.Context, cfg config, d *driver, bot *child) ([]sent, error) {
+// drive sends cfg's commands while sampling the bot and the floor.
+func (b *bench) drive(ctx context.Context, cfg config, d *driver, bot, floor *child) (ss, twins []sent, err error) {
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go bot.sample(sctx, 10*time.Millisecond, 100*time.Millisecond)
+	go floor.sample(sctx, 10*time.Millisecond, time.Hour)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	if cfg.Burst {
@@ -263,42 +298,6 @@ func (b *bench) violations(who string, sl *slacksim.Server) int {
 		b.log("%s broke a Slack rule: %v", who, err)
 	}
 	return len(v)
-}
-
-// ackFloor replays the bot's arrivals to the ack-only client.
-func (b *bench) ackFloor(ctx context.Context, cfg config, sched []time.Duration, out *procResult) error {
-	sl, err := slacksim.New(slacksim.Config{})
-	if err != nil {
-		return err
-	}
-	defer sl.Close()
-	env := append(append(baseEnv(), floorEnv+"=ack"), slackEnv(sl)...)
-	c, err := startChild("ack floor", b.self, nil, env, "", false)
-	if err != nil {
-		return err
-	}
-	defer c.stop(10 * time.Second)
-	if err := b.ready(ctx, sl, c, out); err != nil {
-		return err
-	}
-
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go c.sample(sctx, 10*time.Millisecond, time.Hour)
-	d := &driver{sl: sl, rooms: cfg.Rooms}
-	ss, err := d.replay(ctx, sched)
-	if err != nil {
-		return err
-	}
-	if err := waitAcks(ctx, sl, len(ss)); err != nil {
-		return fmt.Errorf("%w; output:\n%s", err, c.tail)
-	}
-	_, out.HWM, _ = c.memory()
-	out.RSSMax, _ = c.peaks()
-	acks, _ := timings(sl, ss)
-	out.Ack = distOf(acks)
-	out.Extra = b.violations("ack floor", sl)
-	return nil
 }
 
 // waitAcks polls for n acks. The floor has nothing to reply, so there is
@@ -345,18 +344,20 @@ func (b *bench) listFloor(ctx context.Context, cfg config, room *roomtest.Server
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go c.sample(sctx, 10*time.Millisecond, time.Hour)
+	meters := startMeters(c)
 	if _, err := c.stdin.Write([]byte("go\n")); err != nil {
 		return err
 	}
 	// The child exits once it has written its result; its high-water
 	// mark is read just before, when it asks to be let go.
-	return b.listResult(c, file, answers, cfg, out)
+	return b.listResult(c, meters, file, answers, cfg, out)
 }
 
-func (b *bench) listResult(c *child, file string, answers *answerLog, cfg config, out *procResult) error {
+func (b *bench) listResult(c *child, m *meters, file string, answers *answerLog, cfg config, out *procResult) error {
 	if line, err := c.stdout.ReadString('\n'); err != nil || line != "done\n" {
 		return fmt.Errorf("list floor did not finish (%q, %v); output:\n%s", line, err, c.tail)
 	}
+	out.CPU = m.stop(cfg.N)[0]
 	_, out.HWM, _ = c.memory()
 	out.RSSMax, _ = c.peaks()
 	c.stdin.Close()

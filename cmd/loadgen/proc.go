@@ -114,6 +114,9 @@ func (c *child) goroutines(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Uncompressed: gzip would cost the measured process more CPU than
+	// the scrape itself.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -210,7 +213,8 @@ func freeAddr() (string, error) {
 }
 
 // A tailBuffer keeps the last max bytes written to it, so a child that
-// logs a lot cannot grow the tool's memory.
+// logs a lot cannot grow the tool's memory. It trims only once it holds
+// twice that, so a write costs a copy of max bytes at most once in max.
 type tailBuffer struct {
 	max int
 
@@ -223,8 +227,8 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
+	if len(t.buf) > 2*t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
 	}
 	return len(p), nil
 }
@@ -232,7 +236,68 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf)
+	return string(t.buf[max(0, len(t.buf)-t.max):])
 }
 
 var _ io.Writer = (*tailBuffer)(nil)
+
+// A meters reads how much CPU the children and this process use over a
+// stretch of load.
+type meters struct {
+	kids  []*child
+	start []time.Duration // the kids', then this process's
+}
+
+func startMeters(kids ...*child) *meters {
+	m := &meters{kids: kids}
+	m.start = m.read()
+	return m
+}
+
+// stop returns the CPU each child, then this process, used since start,
+// divided by n.
+func (m *meters) stop(n int) []time.Duration {
+	now := m.read()
+	out := make([]time.Duration, len(now))
+	for i := range now {
+		out[i] = (now[i] - m.start[i]) / time.Duration(max(n, 1))
+	}
+	return out
+}
+
+func (m *meters) read() []time.Duration {
+	out := make([]time.Duration, 0, len(m.kids)+1)
+	for _, c := range m.kids {
+		out = append(out, c.cpu())
+	}
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return append(out, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
+}
+
+// cpu is the child's user and system time so far, every thread's, from
+// /proc/PID/stat, in ticks of USER_HZ, which Linux fixes at 100 a second.
+func (c *child) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	return statCPU(b)
+}
+
+// statCPU reads utime and stime, fields 14 and 15 of /proc/PID/stat. The
+// command name, field 2, may hold spaces and parentheses, so fields are
+// counted from the last ')'.
+func statCPU(stat []byte) time.Duration {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}

@@ -24,11 +24,11 @@ func mb(n int64) float64         { return float64(n) / (1 << 20) }
 func rows(conc int, fresh bool) []row {
 	rs := []row{
 		{"ack p50", "ms", func(r runResult) float64 { return ms(r.Bot.Ack.P50) },
-			func(r runResult) float64 { return ms(r.AckFloor.Ack.P50) }, "ack-only client"},
+			func(r runResult) float64 { return ms(r.AckFloor.Ack.P50) }, "ack-only client beside it"},
 		{"ack p99", "ms", func(r runResult) float64 { return ms(r.Bot.Ack.P99) },
-			func(r runResult) float64 { return ms(r.AckFloor.Ack.P99) }, "ack-only client"},
+			func(r runResult) float64 { return ms(r.AckFloor.Ack.P99) }, "ack-only client beside it"},
 		{"ack max", "ms", func(r runResult) float64 { return ms(r.Bot.Ack.Max) },
-			func(r runResult) float64 { return ms(r.AckFloor.Ack.Max) }, "ack-only client"},
+			func(r runResult) float64 { return ms(r.AckFloor.Ack.Max) }, "ack-only client beside it"},
 		{"reply p50", "ms", func(r runResult) float64 { return ms(r.Bot.Reply.P50) },
 			func(r runResult) float64 { return ms(r.Bare.Reply.P50) }, "bare room client list"},
 		{"reply p99", "ms", func(r runResult) float64 { return ms(r.Bot.Reply.P99) },
@@ -55,6 +55,10 @@ func rows(conc int, fresh bool) []row {
 				nil, ""})
 	}
 	return append(rs,
+		row{"CPU per command", "ms", func(r runResult) float64 { return ms(r.Bot.CPU) },
+			func(r runResult) float64 { return ms(r.AckFloor.CPU + r.Bare.CPU) },
+			"ack-only client per envelope + bare client per list"},
+		row{"this tool's CPU per command", "ms", func(r runResult) float64 { return ms(r.Harness) }, nil, ""},
 		row{"RSS idle", "MB", func(r runResult) float64 { return mb(r.Bot.RSSIdle) },
 			func(r runResult) float64 { return mb(r.AckFloor.RSSIdle) }, "ack-only client idle"},
 		row{"RSS peak (VmHWM)", "MB", func(r runResult) float64 { return mb(r.Bot.HWM) },
