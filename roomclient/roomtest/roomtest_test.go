@@ -1,6 +1,8 @@
 package roomtest
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -298,5 +300,40 @@ func TestAnswerTimes(t *testing.T) {
 	case a := <-times:
 		t.Errorf("a second answer time, %+v, for one call (noise is not an answer)", a)
 	default:
+	}
+}
+
+// TestTLS: with WithTLS the rooms are served over wss only, and a client
+// that trusts LoopbackTLS's certificate speaks the protocol as before.
+func TestTLS(t *testing.T) {
+	cfg, certPEM, err := LoopbackTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := demoServer(t, WithTLS(cfg))
+	if !strings.HasPrefix(s.URL(), "wss://") {
+		t.Fatalf("URL() = %q, want wss://", s.URL())
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(certPEM) {
+		t.Fatal("LoopbackTLS's PEM holds no certificate")
+	}
+	dialer := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	ws, _, err := dialer.Dial(s.roomURL("lobby"), bearer("t"))
+	if err != nil {
+		t.Fatalf("dialing %s with the certificate trusted: %v", s.roomURL("lobby"), err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	r := &raw{t: t, ws: ws}
+	r.handshake()
+	r.send(1, wire.TypeInvokeTool, `{"toolkit":"services","tool":"list",`+
+		`"arguments":{"type":"json","json":{}},"tool_call_id":"x"}`)
+	if got := r.answer(1); got["type"] != "json" {
+		t.Errorf("list over wss answered %v, want a json content", got)
+	}
+
+	plain := "ws" + strings.TrimPrefix(s.roomURL("lobby"), "wss")
+	if _, _, err := websocket.DefaultDialer.Dial(plain, bearer("t")); err == nil {
+		t.Errorf("a plain ws dial to %s succeeded", plain)
 	}
 }

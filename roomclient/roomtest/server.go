@@ -2,6 +2,7 @@ package roomtest
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type Server struct {
 	delays  [2]time.Duration // restarting→starting, starting→running
 	pingGap time.Duration
 	onAns   func(AnswerTime)
+	tls     *tls.Config
 	log     *slog.Logger
 	addr    string
 	quit    chan struct{} // closed by Close
@@ -60,6 +62,14 @@ func WithSecret(secret string) Option {
 // WithAddr sets the listening address; the default is 127.0.0.1:0.
 func WithAddr(addr string) Option {
 	return func(s *Server) { s.addr = addr }
+}
+
+// WithTLS makes the Server speak wss with cfg, as production rooms do,
+// so that a fresh connection pays for a TLS handshake. Clients must
+// trust cfg's certificate; for the roomclient in another process,
+// SSL_CERT_FILE names it.
+func WithTLS(cfg *tls.Config) Option {
+	return func(s *Server) { s.tls = cfg }
 }
 
 // WithRestartDelays sets how long a restarted service stays "restarting"
@@ -137,8 +147,10 @@ func New(fx *Fixture, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("roomtest: %w", err)
 	}
-	s.ln = ln
-	s.url = "ws://" + ln.Addr().String()
+	s.ln, s.url = ln, "ws://"+ln.Addr().String()
+	if s.tls != nil {
+		s.ln, s.url = tls.NewListener(ln, s.tls), "wss://"+ln.Addr().String()
+	}
 	s.start()
 	return s, nil
 }
@@ -146,7 +158,9 @@ func New(fx *Fixture, opts ...Option) (*Server, error) {
 func (s *Server) start() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /rooms/{room}", s.serveRoom)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		// Failed TLS handshakes go to the Server's logger, not stderr.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
