@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
-		"strings"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"

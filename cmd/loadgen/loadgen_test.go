@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +23,10 @@ func TestMain(m *testing.M) {
 }
 
 // TestRun drives a real bot process and both floors with a few commands
-// and checks that every figure made it into the table.
+// and checks that every figure made it into the table: once with the
+// simulator's delay knobs, and once behind the delaying proxy with the
+// rooms on wss, which the bot and the floors must trust through
+// SSL_CERT_FILE.
 func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the bot")
@@ -30,28 +35,89 @@ func TestRun(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bot, "github.com/roomops/roombot/cmd/bot").CombinedOutput(); err != nil {
 		t.Fatalf("building the bot: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out, log bytes.Buffer
-	args := []string{"-bot", bot, "-services", "12", "-rooms", "2", "-conc", "1,3",
-		"-n", "6", "-runs", "1", "-settle", "10ms", "-net", "delay", "-rtt", "2ms"}
-	if err := run(ctx, args, &out, &log); err != nil {
-		t.Fatalf("run(%q) = %v\nlog:\n%s", args, err, &log)
-	}
-
-	table := out.String()
-	for _, want := range []string{
-		"services=12 rooms=2 conc=1 n=6 steady", "services=12 rooms=2 conc=3 n=6 steady",
-		"| ack p99 |", "| reply p50 |", "| overhead p50 (reply − room) |",
-		"| fresh connection per list p50 |", "| RSS peak (VmHWM) |", "simulator delay knobs",
-		"| CPU per command |", "ack-only client beside it",
+	for _, tt := range []struct {
+		net  []string
+		want string
+	}{
+		{[]string{"-net", "delay"}, "simulator delay knobs"},
+		{[]string{"-net", "proxy", "-tls"}, "a TCP proxy delaying each way by half of a 2ms round trip, rooms over wss"},
 	} {
-		if !strings.Contains(table, want) {
-			t.Errorf("table lacks %q:\n%s", want, table)
-		}
+		t.Run(tt.net[1], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var out, log bytes.Buffer
+			args := append([]string{"-bot", bot, "-services", "12", "-rooms", "2", "-conc", "1,3",
+				"-n", "6", "-runs", "1", "-settle", "10ms", "-rtt", "2ms"}, tt.net...)
+			if err := run(ctx, args, &out, &log); err != nil {
+				t.Fatalf("run(%q) = %v\nlog:\n%s", args, err, &log)
+			}
+			table := out.String()
+			for _, want := range []string{
+				"services=12 rooms=2 conc=1 n=6 steady", "services=12 rooms=2 conc=3 n=6 steady",
+				"| ack p99 |", "| reply p50 |", "| overhead p50 (reply − room) |",
+				"| fresh connection per list p50 |", "| RSS peak (VmHWM) |", tt.want,
+				"| CPU per command |", "ack-only client beside it",
+			} {
+				if !strings.Contains(table, want) {
+					t.Errorf("table lacks %q:\n%s", want, table)
+				}
+			}
+			if !strings.Contains(table, "| failed replies | 0 | 0 |") {
+				t.Errorf("some replies failed:\n%s", table)
+			}
+		})
 	}
-	if !strings.Contains(table, "| failed replies | 0 | 0 |") {
-		t.Errorf("some replies failed:\n%s", table)
+}
+
+// TestDelayProxy: bytes pass in order and whole, a new connection's
+// first exchange costs two round trips (the TCP handshake and the
+// exchange), and later ones one.
+func TestDelayProxy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(c, c)
+			c.Close()
+		}
+	}()
+	const rtt = 40 * time.Millisecond
+	p, err := newDelayProxy(ln.Addr().String(), rtt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	c, err := net.Dial("tcp", p.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	exchange := func(msg []byte) time.Duration {
+		t.Helper()
+		start := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("echo through the proxy changed %d bytes", len(msg))
+		}
+		return time.Since(start)
+	}
+	if took := exchange([]byte("hello")); took < 2*rtt {
+		t.Errorf("first exchange took %v, want at least %v", took, 2*rtt)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB, many chunks
+	if took := exchange(big); took < rtt {
+		t.Errorf("second exchange took %v, want at least %v", took, rtt)
 	}
 }
 

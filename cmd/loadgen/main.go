@@ -8,12 +8,15 @@
 // figure is printed with its floor and their ratio, as Markdown.
 //
 //	loadgen -services 10,1000 -conc 1,50 -rooms 1 -runs 5
-//	loadgen -net netem -rtt 20ms -services 10 -conc 1
+//	loadgen -net proxy -tls -rtt 20ms -services 10 -conc 1
 //
 // With -net netem the rooms sit behind a slow link: a network namespace
 // and veth pair with tc netem, made and removed by the tool (it needs
-// root). Where that fails, -net delay is used instead: the simulator
-// waits a round trip before each answer and two before each handshake.
+// root and the netem qdisc). Where that fails, -net proxy is used: a TCP
+// proxy in the tool holds each way's bytes for half the round trip. With
+// -net delay the simulator waits a round trip before each answer and two
+// before each handshake instead. With -tls the rooms speak wss, as
+// production rooms do.
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,6 +35,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/roomops/roombot/roomclient/roomtest"
 )
 
 func main() {
@@ -52,7 +58,7 @@ type flags struct {
 	burst                 bool
 	net                   string
 	rtt                   time.Duration
-	fresh                 bool
+	fresh, tls            bool
 	bot, jsonOut, perf    string
 	settle                time.Duration
 }
@@ -67,8 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.n, "n", 0, "commands per run; 0 means max(200, 8×conc)")
 	fs.IntVar(&f.runs, "runs", 5, "runs of each configuration")
 	fs.BoolVar(&f.burst, "burst", false, "send conc commands at once and wait for all, instead of keeping conc outstanding")
-	fs.StringVar(&f.net, "net", "loopback", "loopback, netem (a namespace behind tc netem; root) or delay (the simulator's delay knobs)")
-	fs.DurationVar(&f.rtt, "rtt", 20*time.Millisecond, "round trip to the rooms with -net netem or delay")
+	fs.StringVar(&f.net, "net", "loopback", "loopback, netem (a namespace behind tc netem; root), proxy (a delaying TCP proxy) or delay (the simulator's delay knobs)")
+	fs.DurationVar(&f.rtt, "rtt", 20*time.Millisecond, "round trip to the rooms with -net netem, proxy or delay")
+	fs.BoolVar(&f.tls, "tls", false, "serve the rooms over wss, as production rooms are, so a fresh connection pays for TLS")
 	fs.BoolVar(&f.fresh, "fresh", false, "also time a fresh room connection per list (on by default off loopback)")
 	fs.StringVar(&f.bot, "bot", "", "bot binary; default: built from ./cmd/bot")
 	fs.StringVar(&f.perf, "perf", "", "record the bot's CPU under load with perf(1) into this directory")
@@ -82,6 +89,11 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 		if f.conc, err = ints(*conc); err == nil {
 			f.rooms, err = ints(*rooms)
 		}
+	}
+	switch f.net {
+	case "loopback", "netem", "proxy", "delay":
+	default:
+		return f, fmt.Errorf("-net %q: want loopback, netem, proxy or delay", f.net)
 	}
 	if f.net != "loopback" {
 		f.fresh = true
@@ -178,11 +190,23 @@ func newBench(ctx context.Context, f flags, stderr io.Writer) (*bench, func(), e
 			return nil, nil, err
 		}
 	}
+	if f.tls {
+		cfg, pem, err := roomtest.LoopbackTLS(net.ParseIP(labRoomIP))
+		if err == nil {
+			b.caFile = filepath.Join(tmp, "rooms-ca.pem")
+			err = os.WriteFile(b.caFile, pem, 0o644)
+		}
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("making the rooms' certificate: %w", err)
+		}
+		b.tls = cfg
+	}
 	if f.net == "netem" {
 		lab, err := newNetLab(f.rtt)
 		if err != nil {
-			b.log("no network namespace (%v); using the simulator's delay knobs", err)
-			b.net = "delay"
+			b.log("no netem (%v); using a delaying proxy instead", err)
+			b.net = "proxy"
 		} else {
 			b.lab = lab
 			cleanup = func() { lab.close(); os.RemoveAll(tmp) }
@@ -205,9 +229,18 @@ func (b *bench) describeNet() string {
 	case b.lab != nil:
 		return fmt.Sprintf("netem, %s round trip (namespace %s, veth %s)", b.rtt, b.lab.ns, b.lab.hostIf)
 	case b.net == "delay":
-		return fmt.Sprintf("simulator delay knobs standing in for a %s round trip", b.rtt)
+		return fmt.Sprintf("simulator delay knobs standing in for a %s round trip%s", b.rtt, b.tlsNote())
+	case b.net == "proxy":
+		return fmt.Sprintf("a TCP proxy delaying each way by half of a %s round trip%s", b.rtt, b.tlsNote())
 	}
-	return "loopback"
+	return "loopback" + b.tlsNote()
+}
+
+func (b *bench) tlsNote() string {
+	if b.tls == nil {
+		return ""
+	}
+	return ", rooms over wss"
 }
 
 // machine names the CPU, cores, Go and kernel, for the tables' header.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +48,21 @@ type bench struct {
 	perf   string // directory for perf profiles of the bot, or ""
 	runs   int    // runs made so far, to name the profiles
 	log    func(format string, args ...any)
+
+	// With -tls, the rooms serve wss with tls, and caFile holds its
+	// certificate for the children to trust through SSL_CERT_FILE.
+	tls    *tls.Config
+	caFile string
+}
+
+// childEnv is the environment of a child: enough to run, nothing secret,
+// the rooms' certificate when they speak TLS, and extra.
+func (b *bench) childEnv(extra ...string) []string {
+	env := baseEnv()
+	if b.caFile != "" {
+		env = append(env, "SSL_CERT_FILE="+b.caFile)
+	}
+	return append(env, extra...)
 }
 
 // A procResult is one process's figures in one run.
@@ -88,41 +105,78 @@ func (b *bench) measure(ctx context.Context, cfg config) (runResult, error) {
 	if err != nil {
 		return res, err
 	}
-	defer room.Close()
+	defer room.close()
 
-	if err := b.product(ctx, cfg, room, answers, &res); err != nil {
+	if err := b.product(ctx, cfg, room.url, answers, &res); err != nil {
 		return res, fmt.Errorf("bot: %w", err)
 	}
-	if err := b.listFloor(ctx, cfg, room, answers, false, &res.Bare); err != nil {
+	if err := b.listFloor(ctx, cfg, room.url, answers, false, &res.Bare); err != nil {
 		return res, fmt.Errorf("list floor: %w", err)
 	}
 	if b.fresh {
 		res.Fresh = &procResult{}
-		if err := b.listFloor(ctx, cfg, room, answers, true, res.Fresh); err != nil {
+		if err := b.listFloor(ctx, cfg, room.url, answers, true, res.Fresh); err != nil {
 			return res, fmt.Errorf("fresh list floor: %w", err)
 		}
 	}
 	return res, nil
 }
 
-// room starts the simulator, behind the lab's link when there is one.
-func (b *bench) room(cfg config, answers *answerLog) (*roomtest.Server, error) {
+// rooms is the simulator as the clients reach it: url is the simulator's
+// own, or the delay proxy's in front of it.
+type rooms struct {
+	srv   *roomtest.Server
+	proxy *delayProxy
+	url   string
+}
+
+func (r *rooms) close() {
+	if r.proxy != nil {
+		r.proxy.close()
+	}
+	r.srv.Close()
+}
+
+// room starts the simulator: inside the lab behind its link, behind the
+// delay proxy, or slowed by its own knobs, as -net says.
+func (b *bench) room(cfg config, answers *answerLog) (*rooms, error) {
 	fx := fixture(cfg.Rooms, cfg.Services)
 	opts := []roomtest.Option{roomtest.WithAnswerTimes(answers.add)}
-	if b.lab == nil {
-		srv, err := roomtest.New(fx, opts...)
+	if b.tls != nil {
+		opts = append(opts, roomtest.WithTLS(b.tls))
+	}
+	if b.lab != nil {
+		var srv *roomtest.Server
+		err := b.lab.inside(func() error {
+			var err error
+			srv, err = roomtest.New(fx, append(opts, roomtest.WithAddr(b.lab.roomIP+":0"))...)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		return srv, b.slowRooms(srv, cfg)
+		return &rooms{srv: srv, url: srv.URL()}, nil
 	}
-	var srv *roomtest.Server
-	err := b.lab.inside(func() error {
-		var err error
-		srv, err = roomtest.New(fx, append(opts, roomtest.WithAddr(b.lab.roomIP+":0"))...)
-		return err
-	})
-	return srv, err
+	srv, err := roomtest.New(fx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	r := &rooms{srv: srv, url: srv.URL()}
+	switch b.net {
+	case "delay":
+		err = b.slowRooms(srv, cfg)
+	case "proxy":
+		u, _ := url.Parse(srv.URL())
+		if r.proxy, err = newDelayProxy(u.Host, b.rtt); err == nil {
+			u.Host = r.proxy.addr()
+			r.url = u.String()
+		}
+	}
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // slowRooms stands in for the slow link when there is no lab: each
@@ -155,7 +209,7 @@ func slackEnv(sl *slacksim.Server) []string {
 // the two acks are timed on the same machine, under the same load from
 // this tool and the room, and differ only by what the bot does besides
 // acking.
-func (b *bench) product(ctx context.Context, cfg config, room *roomtest.Server,
+func (b *bench) product(ctx context.Context, cfg config, roomURL string,
 	answers *answerLog, res *runResult) error {
 	sl, err := slacksim.New(slacksim.Config{})
 	if err != nil {
@@ -171,9 +225,9 @@ func (b *bench) product(ctx context.Context, cfg config, room *roomtest.Server,
 	if err != nil {
 		return err
 	}
-	env := append(baseEnv(), slackEnv(sl)...)
+	env := b.childEnv(slackEnv(sl)...)
 	env = append(env,
-		"MESHAGENT_ROOM_URL="+room.URL(),
+		"MESHAGENT_ROOM_URL="+roomURL,
 		"MESHAGENT_TOKEN=load-token",
 		"ROOMBOT_RESTART_USERS="+loadUser,
 		// The default log level: an audit line for every command is
@@ -185,7 +239,7 @@ func (b *bench) product(ctx context.Context, cfg config, room *roomtest.Server,
 	}
 	defer bot.stop(10 * time.Second)
 	floor, err := startChild("ack floor", b.self, nil,
-		append(append(baseEnv(), floorEnv+"=ack"), slackEnv(twin)...), "", false)
+		b.childEnv(append(slackEnv(twin), floorEnv+"=ack")...), "", false)
 	if err != nil {
 		return err
 	}
@@ -318,17 +372,17 @@ func waitAcks(ctx context.Context, sl *slacksim.Server, n int) error {
 
 // listFloor runs the bare room client against the same rooms, at the
 // same concurrency, warm or fresh.
-func (b *bench) listFloor(ctx context.Context, cfg config, room *roomtest.Server,
+func (b *bench) listFloor(ctx context.Context, cfg config, roomURL string,
 	answers *answerLog, fresh bool, out *procResult) error {
 	file := filepath.Join(b.tmp, "list.json")
 	names := make([]string, cfg.Rooms)
 	for i := range names {
 		names[i] = roomName(i)
 	}
-	args := []string{"-url", room.URL(), "-rooms", strings.Join(names, ","),
+	args := []string{"-url", roomURL, "-rooms", strings.Join(names, ","),
 		"-n", strconv.Itoa(cfg.N), "-c", strconv.Itoa(cfg.Conc),
 		"-fresh=" + strconv.FormatBool(fresh), "-out", file}
-	env := append(baseEnv(), floorEnv+"=list")
+	env := b.childEnv(floorEnv + "=list")
 	c, err := startChild("list floor", b.self, args, env, "", true)
 	if err != nil {
 		return err

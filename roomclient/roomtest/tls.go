@@ -14,9 +14,10 @@ import (
 )
 
 // LoopbackTLS returns a TLS configuration for WithTLS with a fresh
-// self-signed certificate for 127.0.0.1, ::1 and localhost, valid for a
-// day, and that certificate in PEM for clients to trust.
-func LoopbackTLS() (*tls.Config, []byte, error) {
+// self-signed certificate for 127.0.0.1, ::1, localhost and any other
+// addresses given, valid for a day, and that certificate in PEM for
+// clients to trust.
+func LoopbackTLS(addrs ...net.IP) (*tls.Config, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -31,7 +32,7 @@ func LoopbackTLS() (*tls.Config, []byte, error) {
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		IPAddresses:           append([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, addrs...),
 		DNSNames:              []string{"localhost"},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
