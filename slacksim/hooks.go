@@ -71,7 +71,7 @@ type hookPost struct {
 
 // readPost decodes the body once for all three uses. Its blocks are
 // decoded generically for the checker, its other fields as replyBody
-// types them, so that a wrongly typed field is refused as before.
+// types them, so that a wrongly typed field is refused.
 func readPost(body []byte) *hookPost {
 	p := &hookPost{bad: true}
 	var top map[string]json.RawMessage
@@ -79,10 +79,13 @@ func readPost(body []byte) *hookPost {
 		return p
 	}
 	raw := top["blocks"]
-	delete(top, "blocks")
-	fields, _ := json.Marshal(top)
-	if json.Unmarshal(fields, &p.msg) != nil {
-		return p
+	for name, dst := range map[string]any{
+		"text": &p.msg.Text, "response_type": &p.msg.ResponseType,
+		"replace_original": &p.msg.ReplaceOriginal, "delete_original": &p.msg.DeleteOriginal,
+	} {
+		if v, ok := top[name]; ok && json.Unmarshal(v, dst) != nil {
+			return p
+		}
 	}
 	p.bad = false
 	if p.msg.DeleteOriginal {

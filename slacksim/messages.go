@@ -154,7 +154,8 @@ func (s *Server) normaliseBlocks(raw json.RawMessage) json.RawMessage {
 // when an id had to be filled in are the blocks written again: decoding
 // and encoding every message was most of the stand-in's work under load.
 func normalised(raw json.RawMessage, v any) json.RawMessage {
-	if str, ok := v.(string); ok {
+	str, inString := v.(string)
+	if inString {
 		raw, v = json.RawMessage(str), nil
 		if str != "" && json.Unmarshal(raw, &v) != nil {
 			return raw
@@ -187,6 +188,10 @@ func normalised(raw json.RawMessage, v any) json.RawMessage {
 	if changed {
 		out, _ := json.Marshal(blocks)
 		return out
+	}
+	if !inString {
+		// As the client wrote them, which slack-go does compactly.
+		return raw
 	}
 	var out bytes.Buffer
 	if json.Compact(&out, raw) != nil {

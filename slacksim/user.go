@@ -42,20 +42,13 @@ func (s *Server) SlashCommand(ctx context.Context, cmd SlashCommand) (*Envelope,
 		AcceptsResponsePayload: true,
 	}
 	env.ResponseURL = s.newHookLocked(cmd.ChannelID, cmd.UserID, env.ID, "")
-	payload := map[string]any{
-		"token":                 verificationToken,
-		"team_id":               s.cfg.TeamID,
-		"team_domain":           s.cfg.TeamDomain,
-		"channel_id":            cmd.ChannelID,
-		"channel_name":          cmd.ChannelName,
-		"user_id":               cmd.UserID,
-		"user_name":             cmd.UserName,
-		"command":               cmd.Command,
-		"text":                  cmd.Text,
-		"api_app_id":            s.cfg.AppID,
-		"is_enterprise_install": "false",
-		"response_url":          env.ResponseURL,
-		"trigger_id":            s.triggerIDLocked(),
+	payload := slashPayload{
+		Token: verificationToken, TeamID: s.cfg.TeamID, TeamDomain: s.cfg.TeamDomain,
+		ChannelID: cmd.ChannelID, ChannelName: cmd.ChannelName,
+		UserID: cmd.UserID, UserName: cmd.UserName,
+		Command: cmd.Command, Text: cmd.Text, APIAppID: s.cfg.AppID,
+		IsEnterpriseInstall: "false", ResponseURL: env.ResponseURL,
+		TriggerID: s.triggerIDLocked(),
 	}
 	s.envelopes[env.ID] = &envelopeRec{channel: cmd.ChannelID, user: cmd.UserID}
 	s.mu.Unlock()
@@ -65,6 +58,25 @@ func (s *Server) SlashCommand(ctx context.Context, cmd SlashCommand) (*Envelope,
 		return nil, fmt.Errorf("sending %s: %w", cmd.Command, err)
 	}
 	return env, nil
+}
+
+// slashPayload is a slash_commands payload as Slack writes it. A struct
+// rather than a map: a load tool sends thousands, and a map's keys are
+// sorted at every encoding.
+type slashPayload struct {
+	Token               string `json:"token"`
+	TeamID              string `json:"team_id"`
+	TeamDomain          string `json:"team_domain"`
+	ChannelID           string `json:"channel_id"`
+	ChannelName         string `json:"channel_name"`
+	UserID              string `json:"user_id"`
+	UserName            string `json:"user_name"`
+	Command             string `json:"command"`
+	Text                string `json:"text"`
+	APIAppID            string `json:"api_app_id"`
+	IsEnterpriseInstall string `json:"is_enterprise_install"`
+	ResponseURL         string `json:"response_url"`
+	TriggerID           string `json:"trigger_id"`
 }
 
 func orLower(v, id string) string {
