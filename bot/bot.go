@@ -52,7 +52,8 @@ type policy interface {
 // Config is what a Bot needs. Zero durations take the defaults noted.
 type Config struct {
 	// API is the Web API client, made with slack.OptionAppLevelToken so
-	// that Socket Mode can open connections with it.
+	// that Socket Mode can open connections with it, and with
+	// slack.OptionHTTPClient(HTTPClient()).
 	API           *slack.Client
 	SocketOptions []socketmode.Option
 
@@ -109,7 +110,9 @@ type Bot struct {
 	notifier *Notifier
 
 	work     chan struct{} // semaphore bounding concurrent handlers
+	cpu      *cpuGate      // bounds rendering and encoding
 	inflight *tracker      // handlers and restart watches
+	bypass   sync.Once     // warns that Config.API skips HTTPClient
 
 	// mu guards draining.
 	mu       sync.Mutex
@@ -135,6 +138,7 @@ func New(cfg Config) (*Bot, error) {
 		now:      cfg.Now,
 		link:     newLinkState(cfg.Now, cfg.PingInterval),
 		work:     make(chan struct{}, cfg.Workers),
+		cpu:      newCPUGate(),
 		inflight: newTracker(),
 	}
 	b.notifier = cfg.Notifier

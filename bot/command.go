@@ -37,6 +37,8 @@ func (d *decision) log(ctx context.Context, log *slog.Logger) {
 // command answers one slash command.
 func (b *Bot) command(ctx context.Context, log *slog.Logger, env string, sc slack.SlashCommand) {
 	log = log.With("user", sc.UserID, "channel", sc.ChannelID)
+	ctx, turn := b.cpu.withTurn(ctx)
+	defer turn.done()
 	to := replyTo{url: sc.ResponseURL, channel: sc.ChannelID, user: sc.UserID}
 	d := &decision{user: sc.UserID, corr: env, verb: "unknown"}
 	defer b.finish(ctx, log, to, d)
@@ -149,6 +151,7 @@ func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room s
 	if err != nil {
 		return b.roomFailure(log, d, room, err)
 	}
+	takeCPU(ctx)
 	return commands.List(l, 0, b.may(ctx, d.user, authz.Restart), b.now())
 }
 
@@ -161,6 +164,7 @@ func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room
 	if !ok {
 		return m
 	}
+	takeCPU(ctx)
 	return commands.Status(room, s, canRestart, b.now())
 }
 

@@ -155,7 +155,7 @@ func newHarness(t *testing.T, opt ...func(*options)) *harness {
 		botToken = o.botToken
 	}
 	api := slack.New(botToken, slack.OptionAppLevelToken(sc.AppToken),
-		slack.OptionAPIURL(h.slack.APIURL()))
+		slack.OptionAPIURL(h.slack.APIURL()), slack.OptionHTTPClient(bot.HTTPClient()))
 	pol, err := authz.New(o.viewers, o.restarters, api, o.authzOpts...)
 	if err != nil {
 		t.Fatal(err)

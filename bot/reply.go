@@ -39,6 +39,12 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, to replyTo, m comma
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
 	defer cancel()
 
+	// Encoding the reply is the costliest part of it: it runs in the
+	// command's CPU turn, which the transport gives back.
+	ctx, turn := b.cpu.withTurn(ctx)
+	turn.take(ctx)
+	defer turn.done()
+
 	hook := slack.MsgOptionResponseURL(to.url, slack.ResponseTypeEphemeral)
 	if replace {
 		hook = slack.MsgOptionReplaceOriginal(to.url)
@@ -51,8 +57,10 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, to replyTo, m comma
 		})
 	}
 	if err == nil {
+		b.checkTransport(turn)
 		return
 	}
+	turn.done()
 	if !undelivered(err) || to.channel == "" || to.user == "" {
 		log.Warn("reply not delivered", "err", err)
 		return
@@ -63,6 +71,17 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, to replyTo, m comma
 	})
 	if err != nil {
 		log.Warn("reply not delivered", "err", err, "fallback", "chat.postEphemeral")
+	}
+}
+
+// checkTransport warns, once, when a reply went out without passing
+// through HTTPClient's transport: every reply then holds the CPU gate
+// for its whole round trip to Slack, and replies queue behind each other.
+func (b *Bot) checkTransport(turn *cpuTurn) {
+	if turn.bypassed() {
+		b.bypass.Do(func() {
+			b.log.Warn("bot.Config.API was not made with bot.HTTPClient; replies will queue")
+		})
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,17 +28,6 @@ func newLogger(c *Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// slackHTTP is the client slack-go posts with. net/http keeps two idle
-// connections to a host; with more replies in flight than that, the rest
-// were closed after each post and dialled again for the next, which cost
-// the bot more CPU than the posts themselves under load (cmd/loadgen).
-// It keeps one for each of the bot's workers and the posts beside them.
-func slackHTTP() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 32
-	return &http.Client{Transport: t}
-}
-
 // serveOptions adjust serve for the demo and tests.
 type serveOptions struct {
 	socket  []socketmode.Option
@@ -54,7 +42,7 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 	api := slack.New(c.SlackBotToken.reveal(),
 		slack.OptionAppLevelToken(c.SlackAppToken.reveal()),
 		slack.OptionAPIURL(c.SlackAPIURL),
-		slack.OptionHTTPClient(slackHTTP()))
+		slack.OptionHTTPClient(bot.HTTPClient()))
 
 	rooms, err := roomclient.New(roomclient.Config{
 		URL: c.RoomURL, Token: c.Token.reveal(), APIKey: c.APIKey.reveal(),
