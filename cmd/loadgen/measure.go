@@ -287,6 +287,9 @@ func (b *bench) fill(out *procResult, c *child, sl *slacksim.Server, ss []sent,
 	out.Ack, out.Reply, out.Room = distOf(acks), distOf(reps), distOf(rooms)
 	if cfg.Conc == 1 && len(reps) > 0 {
 		out.Overhead = distOf(pairDiff(reps, rooms))
+		if len(reps) != len(rooms) {
+			b.log("%s: %d replies but %d room calls; no overhead figure", c.name, len(reps), len(rooms))
+		}
 	}
 	out.Extra = b.violations(c.name, sl)
 }
