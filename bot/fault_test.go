@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -401,5 +402,24 @@ func TestSpentResponseURL(t *testing.T) {
 				t.Errorf("fallback text = %q, want the list", calls[0].Field("text"))
 			}
 		})
+	}
+}
+
+// TestReplyErrorHidesResponseURL: when the post to a response_url fails
+// on the network, the log says so without the URL. Go's HTTP errors carry
+// it, and whoever holds a response_url may post to the user for half an
+// hour.
+func TestReplyErrorHidesResponseURL(t *testing.T) {
+	h := newHarness(t)
+	h.slack.FailNext("response_url", slacksim.Fault{Drop: true})
+	env := h.send(vera, "list lobby")
+	h.waitAudit(env.ID)
+
+	logs := h.logs.String()
+	if !strings.Contains(logs, "reply not delivered") {
+		t.Fatalf("no \"reply not delivered\" line for a dropped response_url post:\n%s", logs)
+	}
+	if hook := path.Base(env.ResponseURL); strings.Contains(logs, hook) {
+		t.Errorf("the log holds the response_url's hook %q:\n%s", hook, logs)
 	}
 }

@@ -3,7 +3,9 @@ package bot_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/roomops/roombot/roomclient/roomtest"
 	"github.com/roomops/roombot/slacksim"
 )
 
@@ -77,6 +79,41 @@ func TestRestartFlow(t *testing.T) {
 	}
 	if len(n.History) != 1 {
 		t.Errorf("notification edited %d times, want 1 (requested → back)", len(n.History))
+	}
+	h.noViolations()
+}
+
+// TestRestartNotBack: a service that does not run again within the
+// recovery timeout gets its notification updated once, saying it is
+// still starting, with the last exit code and the start error.
+func TestRestartNotBack(t *testing.T) {
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) {
+			c.NotifyChannel = notify
+			c.RecoveryTimeout = 300 * time.Millisecond
+		}
+	})
+	stuck := &roomtest.Failure{ExitCode: 137, StartError: "image pull failed"}
+	if err := h.room.FailRestarts("lobby", "svc-web", stuck); err != nil {
+		t.Fatal(err)
+	}
+	card := h.card(alice, "web")
+	h.reply(h.click(alice, card.TS, "rs.restart.confirm"))
+
+	n := h.notification(func(m slacksim.Message) bool {
+		return strings.Contains(m.Render(), "still")
+	})
+	text := n.Render()
+	for _, want := range []string{"still starting", "last exit 137", "image pull failed", "<@" + alice + ">"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("notification lacks %q:\n%s", want, text)
+		}
+	}
+	if len(n.History) != 1 {
+		t.Errorf("notification edited %d times, want 1 (requested → not back)", len(n.History))
+	}
+	if got := h.restarts("svc-web"); got != 1 {
+		t.Errorf("room saw %d restarts of svc-web, want 1", got)
 	}
 	h.noViolations()
 }

@@ -3,7 +3,9 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -62,7 +64,7 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, to replyTo, m comma
 	}
 	turn.done()
 	if !undelivered(err) || to.channel == "" || to.user == "" {
-		log.Warn("reply not delivered", "err", err)
+		log.Warn("reply not delivered", "err", hideURL(err))
 		return
 	}
 	err = retryLimited(ctx, log, b.met, "chat.postEphemeral", func() error {
@@ -93,6 +95,17 @@ func messageOptions(m commands.Message, extra ...slack.MsgOption) []slack.MsgOpt
 		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
 	}
 	return append(opts, extra...)
+}
+
+// hideURL takes the URL out of an error of Go's HTTP client, which names
+// the URL it failed on: a response_url lets whoever holds it post to the
+// user for half an hour, so it stays out of the logs.
+func hideURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s response_url: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // undelivered reports whether err proves Slack did not take the message,

@@ -149,26 +149,18 @@ func (e *refSpecElem) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// service converts to the scanner's specElem, so that the two decoders
+// differ only in how they read JSON, which is what the fuzz target tests.
 func (e *refSpecElem) service() Service {
-	s := Service{
-		ID:          e.ID,
-		Name:        e.Metadata.Name,
-		Description: e.Metadata.Description,
-		Image:       e.Container.Image,
-		ExternalURL: e.External.URL,
-		Enabled:     e.Enabled == nil || *e.Enabled,
+	se := specElem{
+		ID: e.ID, Name: e.Metadata.Name, Description: e.Metadata.Description,
+		Image: e.Container.Image, URL: e.External.URL,
+		Enabled: looseBool{set: e.Enabled != nil, v: e.Enabled != nil && *e.Enabled},
 	}
-	if len(e.Ports) > 0 {
-		s.Ports = make([]Port, len(e.Ports))
+	for _, p := range e.Ports {
+		se.Ports = append(se.Ports, specPort(p))
 	}
-	for i, p := range e.Ports {
-		typ := p.Type
-		if typ == "" {
-			typ = "http"
-		}
-		s.Ports[i] = Port{Num: p.Num.String(), Type: typ, Liveness: p.Liveness}
-	}
-	return s
+	return se.service()
 }
 
 // refStateWire is one element of service_states as the room sends it. Only
@@ -208,62 +200,20 @@ type refEventWire struct {
 	LastTimestamp  unixTime `json:"last_timestamp"`
 }
 
+// state converts to the scanner's stateWire, as service does.
 func (w *refStateWire) state() State {
-	st := State{
-		ServiceID:          w.ServiceID,
-		State:              w.State,
-		ContainerID:        w.ContainerID,
-		StartedAt:          w.StartedAt.t,
-		RestartScheduledAt: w.RestartScheduledAt.t,
-		RestartCount:       w.RestartCount.n,
-		LastExitCode:       w.LastExitCode.ptr(),
-		LastExitAt:         w.LastExitAt.t,
-		LastStartError:     w.LastStartError,
-		LastStartErrorAt:   w.LastStartErrorAt.t,
+	sw := stateWire{
+		ServiceID: w.ServiceID, State: w.State, ContainerID: w.ContainerID,
+		RestartScheduledAt: w.RestartScheduledAt, StartedAt: w.StartedAt,
+		RestartCount: w.RestartCount, LastExitCode: w.LastExitCode,
+		LastExitAt: w.LastExitAt, LastStartError: w.LastStartError,
+		LastStartErrorAt: w.LastStartErrorAt,
 	}
-	if len(w.Status.Ports) > 0 {
-		st.Ports = make([]PortStatus, len(w.Status.Ports))
-		for i, p := range w.Status.Ports {
-			st.Ports[i] = p.status()
-		}
+	for _, p := range w.Status.Ports {
+		sw.Ports = append(sw.Ports, portWire(p))
 	}
-	if len(w.Events) > 0 {
-		st.Events = make([]Event, len(w.Events))
-		for i, e := range w.Events {
-			st.Events[i] = e.event()
-		}
+	for _, e := range w.Events {
+		sw.Events = append(sw.Events, eventWire(e))
 	}
-	return st
-}
-
-// status reads a liveness status other than the three the SDKs define as
-// "not_configured", as the TS SDK does.
-func (p *refPortWire) status() PortStatus {
-	ls := p.LivenessStatus
-	if ls != "ready" && ls != "not_ready" {
-		ls = "not_configured"
-	}
-	return PortStatus{
-		Num:            p.Num.String(),
-		Liveness:       p.Liveness,
-		LivenessStatus: ls,
-		LastCheckedAt:  p.LastCheckedAt.t,
-		LastError:      p.LastError,
-	}
-}
-
-// event fills what is missing with the TS SDK's defaults.
-func (e *refEventWire) event() Event {
-	count := 1
-	if e.Count.set {
-		count = e.Count.n
-	}
-	return Event{
-		Type:           or(e.Type, "Normal"),
-		Reason:         or(e.Reason, "Unknown"),
-		Message:        e.Message,
-		Count:          count,
-		FirstTimestamp: e.FirstTimestamp.t,
-		LastTimestamp:  e.LastTimestamp.t,
-	}
+	return sw.state()
 }

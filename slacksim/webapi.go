@@ -54,6 +54,10 @@ type Fault struct {
 	// Error is the error code of the body; by default ratelimited for
 	// 429, internal_error for other statuses.
 	Error string
+	// Drop closes the connection without an answer, as a network fault
+	// does: the client sees an error, not a status. The call is recorded
+	// with status 0 and error "dropped".
+	Drop bool
 }
 
 // FailNext makes the next call of method fail with f; faults queue up,
@@ -117,6 +121,7 @@ type reply struct {
 	status     int
 	retryAfter time.Duration
 	body       map[string]any
+	drop       bool // close the connection instead
 }
 
 func okReply(fields map[string]any) reply {
@@ -149,6 +154,9 @@ func invalidBlocks(status int, refused []*LimitError) reply {
 }
 
 func (f Fault) reply() reply {
+	if f.Drop {
+		return reply{drop: true, body: map[string]any{"ok": false, "error": "dropped"}}
+	}
 	code := f.Error
 	switch {
 	case code != "":
@@ -174,6 +182,12 @@ func (r reply) errorCode() string {
 }
 
 func (r reply) write(w http.ResponseWriter) {
+	if r.drop {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
 	if r.retryAfter > 0 {
 		secs := int(math.Ceil(r.retryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -355,6 +356,7 @@ func TestFailNext(t *testing.T) {
 	s.FailNext("chat.postMessage", Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	s.FailNext("chat.postMessage", Fault{Error: "not_in_channel"})
 	s.FailNext("chat.postMessage", Fault{Status: http.StatusInternalServerError})
+	s.FailNext("chat.postMessage", Fault{Drop: true})
 
 	if rl, ok := errors.AsType[*slack.RateLimitedError](post()); !ok || rl.RetryAfter != time.Second {
 		t.Errorf("1st post: want *slack.RateLimitedError after 1s")
@@ -365,8 +367,15 @@ func TestFailNext(t *testing.T) {
 	if sc, ok := errors.AsType[slack.StatusCodeError](post()); !ok || sc.Code != 500 {
 		t.Errorf("3rd post: want StatusCodeError 500")
 	}
+	if _, ok := errors.AsType[*url.Error](post()); !ok {
+		t.Errorf("4th post: want a *url.Error from the dropped connection")
+	}
 	if err := post(); err != nil {
-		t.Errorf("4th post = %v, want success", err)
+		t.Errorf("5th post = %v, want success", err)
+	}
+	calls := s.Calls("chat.postMessage")
+	if last := calls[len(calls)-2]; last.Status != 0 || last.Error != "dropped" {
+		t.Errorf("dropped call recorded as status %d error %q, want 0 and dropped", last.Status, last.Error)
 	}
 	if n := len(s.Messages("C1")); n != 1 {
 		t.Errorf("%d messages stored, want 1", n)

@@ -337,3 +337,101 @@ func TestTLS(t *testing.T) {
 		t.Errorf("a plain ws dial to %s succeeded", plain)
 	}
 }
+
+// until reads messages up to and including the __response__ to id.
+func (r *raw) until(id uint64) []wire.Message {
+	r.t.Helper()
+	var seen []wire.Message
+	for {
+		m := r.next()
+		seen = append(seen, m)
+		if m.Type == wire.TypeResponse && m.ID == id {
+			return seen
+		}
+	}
+}
+
+const listCall = `{"toolkit":"services","tool":"list",` +
+	`"arguments":{"type":"json","json":{}},"tool_call_id":"x"}`
+
+// TestFaultsOnTheWire: each framing fault changes what the room sends,
+// not only what a client copes with.
+func TestFaultsOnTheWire(t *testing.T) {
+	open := func(t *testing.T, f Faults) (*raw, *Server) {
+		s := demoServer(t)
+		r, _, err := dialRaw(t, s, "lobby", bearer("t"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.handshake()
+		if err := s.SetFaults("lobby", f); err != nil {
+			t.Fatal(err)
+		}
+		return r, s
+	}
+
+	t.Run("ChunkSize", func(t *testing.T) {
+		r, _ := open(t, Faults{ChunkSize: 7})
+		r.send(1, wire.TypeInvokeTool, listCall)
+		r.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var asm wire.Assembler
+		data := 0
+		for {
+			_, frame, err := r.ws.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Bytes 8 to 12 are the frame's index; 0 is a header.
+			if idx := frame[8:12]; string(idx) != "\x00\x00\x00\x00" {
+				data++
+				if n := len(frame) - 12; n > 7 {
+					t.Fatalf("data frame of %d body bytes with ChunkSize 7", n)
+				}
+			}
+			if m, done, _ := asm.Feed(frame); done && m.Type == wire.TypeResponse {
+				break
+			}
+		}
+		if data < 2 {
+			t.Errorf("the list answer came in %d data frames, want many of 7 bytes", data)
+		}
+	})
+
+	t.Run("Noise", func(t *testing.T) {
+		r, _ := open(t, Faults{Noise: true})
+		r.send(1, wire.TypeInvokeTool, listCall)
+		seen := r.until(1)
+		if len(seen) < 2 || seen[0].Type == wire.TypeResponse {
+			t.Errorf("messages before the answer: %d, want noise first", len(seen)-1)
+		}
+	})
+
+	t.Run("StrayAnswers", func(t *testing.T) {
+		r, _ := open(t, Faults{StrayAnswers: true})
+		r.send(1, wire.TypeInvokeTool, listCall)
+		stray := 0
+		for _, m := range r.until(1) {
+			if m.Type == wire.TypeResponse && m.ID != 1 {
+				stray++
+			}
+		}
+		if stray == 0 {
+			t.Error("no answer to an unused id came before the answer")
+		}
+	})
+
+	t.Run("Reorder", func(t *testing.T) {
+		r, _ := open(t, Faults{Reorder: 2})
+		r.send(1, wire.TypeInvokeTool, listCall)
+		r.send(2, wire.TypeInvokeTool, listCall)
+		var order []uint64
+		for len(order) < 2 {
+			if m := r.next(); m.Type == wire.TypeResponse {
+				order = append(order, m.ID)
+			}
+		}
+		if order[0] != 2 || order[1] != 1 {
+			t.Errorf("answers came in order %v, want [2 1]", order)
+		}
+	})
+}
