@@ -13,7 +13,8 @@ import (
 // read Slack's socket and ack: when every processor has work queued, Go
 // looks at the network only every 10 ms or so, and acks waited that long
 // behind replies. cmd/loadgen, 50 commands outstanding on 2 cores: ack
-// p99 1.57× the ack-only client's without the gate, 1.22× with it.
+// p99 1.54–1.60× the ack-only client's without the gate, 1.15–1.38× with
+// it (BENCHMARKS.md).
 //
 // Room calls and the reply's trip over the network happen outside it:
 // a command takes its turn after the room has answered, and gives it back
