@@ -396,7 +396,10 @@ func (c *demoConsole) run(ctx context.Context, lines <-chan string,
 			interrupted = nil
 			c.quit(b)
 		case <-b.done:
-			if c.quitting {
+			// An interrupt stops the bot too, through ctx, and the bot may
+			// be done before this loop has seen the interrupt: that is a
+			// stop, not a failure.
+			if c.quitting || ctx.Err() != nil {
 				return b.err
 			}
 			return b.failed()
