@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -336,4 +338,42 @@ func command(t *testing.T, ctx context.Context, sl *slacksim.Server, user, text 
 		t.Fatalf("no reply to %q: %v", text, err)
 	}
 	return ev.Message
+}
+
+// TestProcessRedisDownLogsJSON: with Redis unreachable, every line the
+// bot writes is one of its JSON log lines. go-redis printed a line of its
+// own to stderr for every failed dial, outside the log's format.
+func TestProcessRedisDownLogsJSON(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	w := newWorld(t)
+	w.env["ROOMBOT_REDIS_URL"] = "redis://" + dead + "/0"
+	w.env["ROOMBOT_SIGNING_KEY"] = "replica-signing-key-0123456789"
+	ctx := testContext(t)
+	p := startBot(t, w.env)
+	if err := w.slack.WaitConnections(ctx, 1); err != nil {
+		t.Fatalf("bot never connected: %v\n%s", err, p.out)
+	}
+	// A restart asks Redis for its claims, and every ask dials again.
+	card := command(t, ctx, w.slack, "U0ALICE01", "restart lobby web")
+	env, err := w.slack.Click(ctx, slacksim.Click{UserID: "U0ALICE01", TS: card.TS, ActionID: "rs.restart.confirm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.slack.WaitReply(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.exit(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(p.out.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a line of output is not a JSON log line: %q", line)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 	"golang.org/x/sync/errgroup"
@@ -61,7 +62,7 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 		log.Warn("nobody may use roombot: ROOMBOT_ALLOWED_USERS and ROOMBOT_RESTART_USERS are empty")
 	}
 
-	store, pairs, closeStore, err := openStores(c)
+	store, pairs, closeStore, err := openStores(c, log)
 	if err != nil {
 		return err
 	}
@@ -118,14 +119,25 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 
 // openStores returns the claim store and the store of watched rooms: in
 // memory, or sharing one Redis client when ROOMBOT_REDIS_URL is set.
-func openStores(c *Config) (claims.Store, watch.PairStore, func(), error) {
+func openStores(c *Config, log *slog.Logger) (claims.Store, watch.PairStore, func(), error) {
 	if !c.RedisURL.set() {
 		return claims.NewMemory(nil), watch.NewMemoryPairs(), func() {}, nil
 	}
+	// go-redis prints its own notes to stderr, one per failed dial while
+	// Redis is down; they go to the bot's log at debug instead, since the
+	// bot reports Redis being unreachable itself.
+	redis.SetLogger(redisLog{log.With("component", "redis")})
 	const prefix = "roombot:"
 	r, err := claims.OpenRedis(c.RedisURL.reveal(), prefix)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return r, watch.NewRedisPairs(r.Client(), prefix), func() { r.Close() }, nil
+}
+
+// redisLog is go-redis's logger, writing to the bot's.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, args ...any) {
+	l.log.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, args...))
 }
