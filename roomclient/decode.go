@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // answer is a content header as a room sends it in a __response__.
@@ -144,7 +142,7 @@ func (d *listDecoder) answerField(a *answer, k []byte, list bool) bool {
 	case "method":
 		str(s, &a.Method)
 	case "code":
-		a.Code.UnmarshalJSON(s.raw())
+		a.Code.read(s)
 	case "json":
 		switch {
 		case s.null():
@@ -356,7 +354,7 @@ func (p *specPort) decode(s *scanner) {
 	s.object(func(k []byte) bool {
 		switch string(k) {
 		case "num":
-			p.Num.UnmarshalJSON(s.raw())
+			p.Num.read(s)
 		case "type":
 			str(s, &p.Type)
 		case "liveness":
@@ -443,17 +441,17 @@ func (w *stateWire) decode(s *scanner) {
 		case "last_start_error":
 			str(s, &w.LastStartError)
 		case "restart_scheduled_at":
-			w.RestartScheduledAt.UnmarshalJSON(s.raw())
+			w.RestartScheduledAt.read(s)
 		case "started_at":
-			w.StartedAt.UnmarshalJSON(s.raw())
+			w.StartedAt.read(s)
 		case "last_exit_at":
-			w.LastExitAt.UnmarshalJSON(s.raw())
+			w.LastExitAt.read(s)
 		case "last_start_error_at":
-			w.LastStartErrorAt.UnmarshalJSON(s.raw())
+			w.LastStartErrorAt.read(s)
 		case "restart_count":
-			w.RestartCount.UnmarshalJSON(s.raw())
+			w.RestartCount.read(s)
 		case "last_exit_code":
-			w.LastExitCode.UnmarshalJSON(s.raw())
+			w.LastExitCode.read(s)
 		case "status":
 			s.object(func(k []byte) bool {
 				if string(k) != "ports" {
@@ -475,13 +473,13 @@ func (p *portWire) decode(s *scanner) {
 	s.object(func(k []byte) bool {
 		switch string(k) {
 		case "num":
-			p.Num.UnmarshalJSON(s.raw())
+			p.Num.read(s)
 		case "liveness":
 			str(s, &p.Liveness)
 		case "liveness_status":
 			str(s, &p.LivenessStatus)
 		case "last_checked_at":
-			p.LastCheckedAt.UnmarshalJSON(s.raw())
+			p.LastCheckedAt.read(s)
 		case "last_error":
 			str(s, &p.LastError)
 		default:
@@ -501,11 +499,11 @@ func (e *eventWire) decode(s *scanner) {
 		case "message":
 			str(s, &e.Message)
 		case "count":
-			e.Count.UnmarshalJSON(s.raw())
+			e.Count.read(s)
 		case "first_timestamp":
-			e.FirstTimestamp.UnmarshalJSON(s.raw())
+			e.FirstTimestamp.read(s)
 		case "last_timestamp":
-			e.LastTimestamp.UnmarshalJSON(s.raw())
+			e.LastTimestamp.read(s)
 		default:
 			return false
 		}
@@ -583,19 +581,17 @@ func or(s, def string) string {
 // portNum is a port number or "*", the wildcard and the default.
 type portNum struct{ s string }
 
-func (p *portNum) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		s, ok := unquote(b)
-		if ok {
-			p.s = string(s)
-		}
-	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
-		var n looseInt
-		n.UnmarshalJSON(b)
-		p.s = strconv.Itoa(n.n)
+// read takes a port as a string, as rooms send it, or as a number; any
+// other value leaves it as it was.
+func (p *portNum) read(s *scanner) {
+	switch c := s.ws(); {
+	case c == '"':
+		str(s, &p.s)
+	case c == '-' || '0' <= c && c <= '9':
+		p.s = strconv.Itoa(parseLooseInt(s.raw()).n)
+	default:
+		s.skip()
 	}
-	return nil
 }
 
 func (p portNum) String() string {
@@ -612,21 +608,19 @@ type looseInt struct {
 	set bool
 }
 
-func (l *looseInt) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+// read takes the integer; null leaves it as it was.
+func (l *looseInt) read(s *scanner) {
+	if b, ok := leaf(s); ok {
+		*l = parseLooseInt(b)
 	}
-	if len(b) > 0 && b[0] == '"' {
-		s, _ := unquote(b)
-		b = s
-	}
+}
+
+func parseLooseInt(b []byte) looseInt {
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsNaN(f) || math.Abs(f) > math.MaxInt32 {
-		*l = looseInt{}
-		return nil
+		return looseInt{}
 	}
-	*l = looseInt{n: int(f), set: true}
-	return nil
+	return looseInt{n: int(f), set: true}
 }
 
 func (l looseInt) ptr() *int {
@@ -637,28 +631,25 @@ func (l looseInt) ptr() *int {
 	return &n
 }
 
-func isNull(b []byte) bool { return len(b) == 4 && string(b) == "null" }
-
 // unixTime is a time sent as seconds since the epoch, with a fraction.
 type unixTime struct{ t time.Time }
 
-func (u *unixTime) UnmarshalJSON(b []byte) error {
+// read takes the time; a value that is no time leaves it as it was.
+func (u *unixTime) read(s *scanner) {
+	if b, ok := leaf(s); ok {
+		u.set(b)
+	}
+}
+
+func (u *unixTime) set(b []byte) {
 	if f, ok := seconds(b); ok {
 		sec, frac := math.Modf(f)
 		u.t = time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3)
 	}
-	return nil
 }
 
-// seconds reads a JSON number, or a number in a string, within the range
-// of times a room could mean.
+// seconds reads a number within the range of times a room could mean.
 func seconds(b []byte) (float64, bool) {
-	if isNull(b) {
-		return 0, false // the common case, and strconv's error would allocate
-	}
-	if len(b) > 0 && b[0] == '"' {
-		b, _ = unquote(b)
-	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsNaN(f) || math.Abs(f) > 1e11 {
 		return 0, false
@@ -666,79 +657,24 @@ func seconds(b []byte) (float64, bool) {
 	return f, true
 }
 
-// unquote decodes a JSON string literal. The double-encoded specs make it
-// the hot path of a list answer, and unlike json.Unmarshal into a string
-// it needs one allocation and no reflection.
-func unquote(b []byte) ([]byte, bool) {
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return nil, false
-	}
-	b = b[1 : len(b)-1]
-	if bytes.IndexByte(b, '\\') < 0 {
-		return b, true
-	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(b) {
+// leaf reads a value a room may send as a number or as a number in a
+// string, and returns its text: the string's contents, or the value's
+// own bytes, valid until the next read. It reports false for null.
+func leaf(s *scanner) ([]byte, bool) {
+	switch s.ws() {
+	case 'n':
+		if s.null() {
 			return nil, false
 		}
-		switch b[i] {
-		case '"', '\\', '/':
-			out = append(out, b[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, n, ok := unquoteRune(b[i+1:])
-			if !ok {
-				return nil, false
-			}
-			out = utf8.AppendRune(out, r)
-			i += n
-		default:
+	case '"':
+		raw, plain := s.stringBytes()
+		if s.err != nil {
 			return nil, false
 		}
-	}
-	return out, true
-}
-
-// unquoteRune reads the hex digits after \u, and a second \uXXXX when the
-// first is half of a surrogate pair. It returns how many bytes it used.
-func unquoteRune(b []byte) (rune, int, bool) {
-	r, ok := hex4(b)
-	if !ok {
-		return 0, 0, false
-	}
-	if !utf16.IsSurrogate(r) {
-		return r, 4, true
-	}
-	if len(b) >= 10 && b[4] == '\\' && b[5] == 'u' {
-		if r2, ok := hex4(b[6:]); ok {
-			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-				return d, 10, true
-			}
+		if plain {
+			return raw, true
 		}
+		return s.unescape(raw), true
 	}
-	return utf8.RuneError, 4, true
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(b[:4]), 16, 32)
-	return rune(n), err == nil
+	return s.raw(), true
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // refAnswer is a content header as a room sends it in a __response__. The
@@ -132,11 +133,11 @@ type refSpecElem struct {
 
 func (e *refSpecElem) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		spec, ok := unquote(b)
-		if !ok {
+		var spec string
+		if json.Unmarshal(b, &spec) != nil {
 			return errBadSpec
 		}
-		b = bytes.TrimLeft(spec, " \t\r\n")
+		b = bytes.TrimLeft([]byte(spec), " \t\r\n")
 	}
 	if len(b) == 0 || b[0] != '{' {
 		return errBadSpec
@@ -216,4 +217,48 @@ func (w *refStateWire) state() State {
 		sw.Events = append(sw.Events, eventWire(e))
 	}
 	return sw.state()
+}
+
+// The reference reads leaf values through encoding/json as well, so that
+// the scanner's own leaf readers are compared too. Only the parsing of
+// the number text is shared.
+
+func (p *portNum) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var v string
+		if json.Unmarshal(b, &v) == nil {
+			p.s = v
+		}
+	case len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9'):
+		p.s = strconv.Itoa(parseLooseInt(b).n)
+	}
+	return nil
+}
+
+func (l *looseInt) UnmarshalJSON(b []byte) error {
+	if text, ok := refLeaf(b); ok {
+		*l = parseLooseInt(text)
+	}
+	return nil
+}
+
+func (u *unixTime) UnmarshalJSON(b []byte) error {
+	if text, ok := refLeaf(b); ok {
+		u.set(text)
+	}
+	return nil
+}
+
+// refLeaf is the text of a number or of a number in a string; false for
+// null.
+func refLeaf(b []byte) ([]byte, bool) {
+	if string(b) == "null" {
+		return nil, false
+	}
+	var v string
+	if len(b) > 0 && b[0] == '"' && json.Unmarshal(b, &v) == nil {
+		return []byte(v), true
+	}
+	return b, true
 }

@@ -466,25 +466,36 @@ func (s *scanner) digits() bool {
 }
 
 // fold returns key as encoding/json compares keys that do not match
-// exactly: letters folded to one case, including the two non-ASCII
-// runes that fold to ASCII (ſ and the Kelvin sign). ok is false when
-// folding changes nothing, so there is nothing to try again.
+// exactly: each rune folded to the smallest of its case-folding set, as
+// bytes.EqualFold folds, and ASCII letters then to lower case, the case
+// of the names this package looks for. So "ſ" and the Kelvin sign match
+// "s" and "k", while the dotted and dotless i match nothing but
+// themselves. ok is false when folding changes nothing.
 func fold(key []byte) (string, bool) {
 	if !needsFold(key) {
 		return "", false
 	}
 	var b strings.Builder
 	for _, r := range string(key) {
-		switch {
-		case 'A' <= r && r <= 'Z':
+		r = smallestFold(r)
+		if 'A' <= r && r <= 'Z' {
 			r += 'a' - 'A'
-		case r >= utf8.RuneSelf:
-			r = unicode.ToLower(unicode.ToUpper(unicode.ToLower(r)))
 		}
 		b.WriteRune(r)
 	}
 	folded := b.String()
 	return folded, folded != string(key)
+}
+
+// smallestFold is the smallest rune that folds to the same as r.
+func smallestFold(r rune) rune {
+	for {
+		next := unicode.SimpleFold(r)
+		if next <= r {
+			return next
+		}
+		r = next
+	}
 }
 
 // needsFold reports whether key has an upper-case ASCII letter or a
