@@ -201,8 +201,9 @@ func (a *Assembler) noteChunk(idx uint32, size int) {
 // room makes space in b for need more bytes. It doubles the buffer, as
 // append's growth of a large slice by a quarter would copy a 6 MB answer
 // some ten times over, but no further than the frames announced will
-// fill at the sender's chunk size. It never reserves more than twice what
-// has arrived, so a lying count costs the liar as much as the receiver.
+// fill at the sender's chunk size, nor past the largest body allowed. It
+// reserves at most twice what has arrived, so a lying count costs the
+// liar as much as the receiver.
 func (a *Assembler) room(b []byte, need int) []byte {
 	if cap(b)-len(b) >= need {
 		return b
@@ -211,6 +212,8 @@ func (a *Assembler) room(b []byte, need int) []byte {
 	if est := int(a.total) * a.chunk; est >= len(b)+need {
 		size = min(size, est)
 	}
+	// One byte past the limit is enough for the reader to see it passed.
+	size = min(size, max(a.maxBody()+1, len(b)+need))
 	nb := make([]byte, len(b), size)
 	copy(nb, b)
 	return nb

@@ -171,3 +171,40 @@ func TestUnpack(t *testing.T) {
 		})
 	}
 }
+
+// spanReader records how far the room it is offered reaches, which is
+// what the Assembler's buffer has grown to, while it has handed out no
+// more than limit bytes; past that the frame is being drained.
+type spanReader struct {
+	r                *bytes.Reader
+	limit, read, max int
+}
+
+func (s *spanReader) Read(p []byte) (int, error) {
+	if s.read <= s.limit {
+		s.max = max(s.max, s.read+len(p))
+	}
+	n, err := s.r.Read(p)
+	s.read += n
+	return n, err
+}
+
+// TestReadFrameGrowthStopsAtMaxBody: a body bigger than MaxBody, sent in
+// one frame of a message whose header announced many, fails without the
+// buffer growing past the limit. Doubling took it to twice the limit.
+func TestReadFrameGrowthStopsAtMaxBody(t *testing.T) {
+	const limit = 100_000
+	frames := Encode(1, "a", testBody(3*limit), 3*limit)
+	a := Assembler{MaxBody: limit}
+	if _, _, err := a.ReadFrame(bytes.NewReader(frames[0])); err != nil {
+		t.Fatal(err)
+	}
+	// The frame's 12-byte prefix is read first, into a buffer of its own.
+	r := &spanReader{r: bytes.NewReader(frames[1]), limit: 12 + limit}
+	if _, _, err := a.ReadFrame(r); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("ReadFrame(%d bytes, MaxBody %d) = %v, want ErrTooLarge", 3*limit, limit, err)
+	}
+	if grown := r.max - 12; grown > limit+1 {
+		t.Errorf("the body buffer grew to %d bytes with MaxBody %d", grown, limit)
+	}
+}
