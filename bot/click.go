@@ -37,6 +37,8 @@ func (b *Bot) click(ctx context.Context, log *slog.Logger, env string, cb slack.
 	// A button click carries one action; anything after it is not ours.
 	act := acts[0]
 
+	ctx, turn := b.cpu.withTurn(ctx)
+	defer turn.done()
 	to := replyTo{url: cb.ResponseURL, channel: channel, user: cb.User.ID}
 	d := &decision{user: cb.User.ID, corr: env, verb: act.ActionID}
 	defer b.finish(ctx, log, to, d)
@@ -207,7 +209,9 @@ func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyT
 		b.respond(ctx, log, to, b.roomFailure(log, d, room, err), false)
 		return
 	}
-	m := commands.List(l, p.Page, b.may(ctx, d.user, authz.Restart), b.now())
+	canRestart := b.may(ctx, d.user, authz.Restart)
+	takeCPU(ctx)
+	m := commands.List(l, p.Page, canRestart, b.now())
 	b.respond(ctx, log, to, m, true)
 }
 

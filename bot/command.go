@@ -151,8 +151,10 @@ func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room s
 	if err != nil {
 		return b.roomFailure(log, d, room, err)
 	}
+	// The allow-list may ask Slack for a group's members: not in the turn.
+	canRestart := b.may(ctx, d.user, authz.Restart)
 	takeCPU(ctx)
-	return commands.List(l, 0, b.may(ctx, d.user, authz.Restart), b.now())
+	return commands.List(l, 0, canRestart, b.now())
 }
 
 func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room, name string) commands.Message {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // A cpuGate keeps the CPU-heavy part of replies, rendering the blocks and
@@ -33,7 +34,8 @@ func newCPUGate() *cpuGate {
 type cpuTurn struct {
 	gate *cpuGate
 
-	// mu guards held and sent.
+	// mu guards held and sent: a command's goroutine and its restart
+	// watch can share a turn through their context.
 	mu   sync.Mutex
 	held bool
 	sent bool // given back by the transport at least once
@@ -63,20 +65,36 @@ func takeCPU(ctx context.Context) {
 	}
 }
 
-// take waits for the gate unless the turn holds it already. It gives up
-// when ctx ends, and the work then runs without it: a turn is an
-// optimisation, never a reason to fail a reply.
+// maxTurnWait bounds the wait for a turn. A turn only orders work; past
+// this the work goes on without one rather than delay a reply further.
+const maxTurnWait = time.Second
+
+// take waits for the gate unless the turn holds it already, for at most
+// maxTurnWait or until ctx ends; then the work runs without it.
 func (t *cpuTurn) take(ctx context.Context) {
+	t.mu.Lock()
+	held := t.held
+	t.mu.Unlock()
+	if held {
+		return
+	}
+	timer := time.NewTimer(maxTurnWait)
+	defer timer.Stop()
+	select {
+	case t.gate.tokens <- struct{}{}:
+	case <-timer.C:
+		return
+	case <-ctx.Done():
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.held {
+		// Another goroutine of the same command took one meanwhile.
+		<-t.gate.tokens
 		return
 	}
-	select {
-	case t.gate.tokens <- struct{}{}:
-		t.held = true
-	case <-ctx.Done():
-	}
+	t.held = true
 }
 
 // done gives the gate back if the turn holds it.
@@ -93,8 +111,8 @@ func (t *cpuTurn) releaseLocked() {
 	}
 }
 
-// onNetwork is done, called by the transport, which records that the
-// reply went through it.
+// onNetwork gives the gate back as done does, and records that a post
+// went through the transport of HTTPClient.
 func (t *cpuTurn) onNetwork() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -117,7 +135,10 @@ func (t *cpuTurn) bypassed() bool {
 // reply past them, and it gives back a command's CPU turn once its reply
 // is encoded and on its way.
 func HTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if def, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = def.Clone()
+	}
 	t.MaxIdleConnsPerHost = 32
 	return &http.Client{Transport: turnReleaser{t}}
 }

@@ -64,7 +64,7 @@ func TestHTTPClientKeepsConnections(t *testing.T) {
 
 // TestCPUGate: a turn holds one of the gate's tokens until it is done,
 // taking it twice holds one, and a turn that cannot get a token before its
-// context ends goes on without one.
+// context ends, or within maxTurnWait, goes on without one.
 func TestCPUGate(t *testing.T) {
 	g := &cpuGate{tokens: make(chan struct{}, 1)}
 	ctx := context.Background()
@@ -84,6 +84,11 @@ func TestCPUGate(t *testing.T) {
 	b.take(ended)
 	if b.held {
 		t.Fatal("a second turn got the only token while the first held it")
+	}
+	// Without a deadline, the wait ends at maxTurnWait.
+	b.take(ctx)
+	if b.held {
+		t.Fatal("a second turn got the only token after waiting")
 	}
 	a.done()
 	a.done()

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 
 // TestNotifierPacesEachChannel: a burst of messages to one channel, as a
 // busy room watch makes, goes out at about one a second after the first
-// three, Slack's rate for chat.postMessage; another channel is not held
-// back by it.
+// three, Slack's rate for chat.postMessage; a post to another channel
+// meanwhile is not held back.
 func TestNotifierPacesEachChannel(t *testing.T) {
 	s := slacksim.NewServer(t, slacksim.Config{})
 	api := slack.New(s.Config().BotToken, slack.OptionAPIURL(s.APIURL()),
@@ -36,29 +37,38 @@ func TestNotifierPacesEachChannel(t *testing.T) {
 		}
 		done <- nil
 	}()
-	start := time.Now()
-	if _, err := n.Post(ctx, "C2", commands.Error("elsewhere")); err != nil {
+	// Once the burst allowance is spent, C1's next post waits a second.
+	if _, err := s.WaitMessage(ctx, func(m slacksim.Message) bool {
+		return m.Channel == "C1" && strings.Contains(m.Text, "event 2")
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("a post to C2 took %v while C1 was busy, want well under a second", took)
+	if _, err := n.Post(ctx, "C2", commands.Error("elsewhere")); err != nil {
+		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 
-	var times []time.Time
+	var c1 []time.Time
+	var c2 time.Time
 	for _, c := range s.Calls("chat.postMessage") {
-		if c.Field("channel") == "C1" {
-			times = append(times, c.Time)
+		switch c.Field("channel") {
+		case "C1":
+			c1 = append(c1, c.Time)
+		case "C2":
+			c2 = c.Time
 		}
 	}
-	if len(times) != burst {
-		t.Fatalf("%d posts to C1 reached Slack, want %d", len(times), burst)
+	if len(c1) != burst {
+		t.Fatalf("%d posts to C1 reached Slack, want %d", len(c1), burst)
+	}
+	if !c2.Before(c1[3]) {
+		t.Errorf("C2's post went out at %v, after C1's fourth at %v: held back by C1", c2, c1[3])
 	}
 	// Three at once, then one a second: the fifth two seconds after the
 	// first, less the limiter's slack.
-	if span := times[burst-1].Sub(times[0]); span < 1900*time.Millisecond {
+	if span := c1[burst-1].Sub(c1[0]); span < 1900*time.Millisecond {
 		t.Errorf("%d posts to C1 went out within %v, want at least 2s", burst, span)
 	}
 }

@@ -36,8 +36,8 @@ func (s *Server) newHookLocked(channel, user, envID, msgTS string) string {
 // serveHook answers a POST to a response_url.
 func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxFrameBytes))
-	// The post is timed as it arrives, before it is read: load tools take
-	// the reply latency from here.
+	// The post is timed as it arrives, before it is parsed: load tools
+	// take the reply latency from here.
 	call := Call{Method: "response_url", Body: body, Hook: r.PathValue("id"), Time: s.cfg.Clock()}
 	post := readPost(body)
 

@@ -185,8 +185,10 @@ func (r reply) write(w http.ResponseWriter) {
 	if r.drop {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			conn.Close()
+			return
 		}
-		return
+		// A connection that cannot be taken over is cut by the server.
+		panic(http.ErrAbortHandler)
 	}
 	if r.retryAfter > 0 {
 		secs := int(math.Ceil(r.retryAfter.Seconds()))

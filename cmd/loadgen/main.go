@@ -76,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.net, "net", "loopback", "loopback, netem (a namespace behind tc netem; root), proxy (a delaying TCP proxy) or delay (the simulator's delay knobs)")
 	fs.DurationVar(&f.rtt, "rtt", 20*time.Millisecond, "round trip to the rooms with -net netem, proxy or delay")
 	fs.BoolVar(&f.tls, "tls", false, "serve the rooms over wss, as production rooms are, so a fresh connection pays for TLS")
-	fs.BoolVar(&f.fresh, "fresh", false, "also time a fresh room connection per list (on by default off loopback)")
+	fs.BoolVar(&f.fresh, "fresh", false, "also time a fresh room connection per list (default true off loopback)")
 	fs.StringVar(&f.bot, "bot", "", "bot binary; default: built from ./cmd/bot")
 	fs.StringVar(&f.perf, "perf", "", "record the bot's CPU under load with perf(1) into this directory")
 	fs.StringVar(&f.jsonOut, "json", "", "also write every run's raw figures to this file")
@@ -95,7 +95,11 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	default:
 		return f, fmt.Errorf("-net %q: want loopback, netem, proxy or delay", f.net)
 	}
-	if f.net != "loopback" {
+	// Off loopback a fresh connection is what the network makes slow, so
+	// it is timed unless -fresh=false says not to.
+	explicit := false
+	fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "fresh" })
+	if f.net != "loopback" && !explicit {
 		f.fresh = true
 	}
 	return f, err

@@ -51,9 +51,9 @@ func labCommands(l *netLab, rtt time.Duration) [][]string {
 	}
 }
 
-// newNetLab builds the lab. It needs root; on any failure it undoes
-// what it did and returns the error, and the caller falls back to the
-// simulator's delay knobs.
+// newNetLab builds the lab. It needs root and the netem qdisc; on any
+// failure it undoes what it did and returns the error, and the caller
+// falls back to the delaying proxy.
 func newNetLab(rtt time.Duration) (*netLab, error) {
 	id := os.Getpid() % 100000
 	l := &netLab{

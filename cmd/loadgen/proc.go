@@ -136,6 +136,8 @@ func (c *child) goroutines(ctx context.Context) (int, error) {
 // gorEvery until ctx ends. Scraping /metrics costs the child a little
 // CPU, so it is done ten times less often than reading /proc.
 func (c *child) sample(ctx context.Context, rssEvery, gorEvery time.Duration) {
+	// One sample at once, so that a short run has a peak too.
+	c.sampleOnce(ctx)
 	rt := time.NewTicker(rssEvery)
 	defer rt.Stop()
 	gt := time.NewTicker(gorEvery)
@@ -151,15 +153,26 @@ func (c *child) sample(ctx context.Context, rssEvery, gorEvery time.Duration) {
 				c.note(rss, 0)
 			}
 		case <-gt.C:
-			if c.metrics == "" {
-				continue
-			}
-			sctx, cancel := context.WithTimeout(ctx, time.Second)
-			if n, err := c.goroutines(sctx); err == nil {
-				c.note(0, n)
-			}
-			cancel()
+			c.sampleGoroutines(ctx)
 		}
+	}
+}
+
+func (c *child) sampleOnce(ctx context.Context) {
+	if rss, _, err := c.memory(); err == nil {
+		c.note(rss, 0)
+	}
+	c.sampleGoroutines(ctx)
+}
+
+func (c *child) sampleGoroutines(ctx context.Context) {
+	if c.metrics == "" {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if n, err := c.goroutines(sctx); err == nil {
+		c.note(0, n)
 	}
 }
 

@@ -64,7 +64,7 @@ func rows(conc int, fresh bool) []row {
 		row{"RSS peak (VmHWM)", "MB", func(r runResult) float64 { return mb(r.Bot.HWM) },
 			func(r runResult) float64 { return mb(r.Bare.HWM) }, "bare room client's VmHWM"},
 		row{"RSS sampled max", "MB", func(r runResult) float64 { return mb(r.Bot.RSSMax) },
-			func(r runResult) float64 { return mb(r.AckFloor.HWM) }, "ack-only client's VmHWM"},
+			func(r runResult) float64 { return mb(r.AckFloor.RSSMax) }, "ack-only client's sampled max"},
 		row{"goroutines idle", "", func(r runResult) float64 { return float64(r.Bot.GorIdle) }, nil, ""},
 		row{"goroutines peak (sampled)", "", func(r runResult) float64 { return float64(r.Bot.GorMax) }, nil, ""},
 		row{"failed replies", "", func(r runResult) float64 { return float64(r.Bot.Failures) },
