@@ -34,6 +34,14 @@ type apiKey struct {
 // errBadKey never quotes the key: a half-right key is still mostly secret.
 var errBadKey = errors.New(`invalid API key: want "ma-<key id>-<project id>-<secret>"`)
 
+// CheckAPIKey reports whether key has the shape of a project API key, so
+// that a bad MESHAGENT_API_KEY is refused at start. Its error never quotes
+// the key.
+func CheckAPIKey(key string) error {
+	_, err := parseAPIKey(key)
+	return err
+}
+
 // parseAPIKey reads "ma-<kid>-<project>-<secret>". The ids are UUIDs in
 // URL-safe base64 with "-" swapped for "." so that they hold no dash; the
 // secret is everything after the second dash, dashes included.

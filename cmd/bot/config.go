@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"reflect"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/roomclient"
 	"github.com/roomops/roombot/watch"
 )
 
@@ -30,13 +33,13 @@ type Config struct {
 	RestartUsers  string        `envconfig:"ROOMBOT_RESTART_USERS" desc:"ids or groups that may also restart"`
 	NotifyChannel string        `envconfig:"ROOMBOT_NOTIFY_CHANNEL" desc:"channel id for restart notifications (default: where asked)"`
 	SigningKey    secret        `envconfig:"ROOMBOT_SIGNING_KEY" desc:"key for confirmation tokens; the same on every replica"`
-	ConfirmTTL    time.Duration `envconfig:"ROOMBOT_CONFIRM_TTL" default:"10m" desc:"how long a confirmation card stays valid"`
+	ConfirmTTL    duration      `envconfig:"ROOMBOT_CONFIRM_TTL" default:"10m" desc:"how long a confirmation card stays valid"`
 	HTTPAddr      string        `envconfig:"ROOMBOT_HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz and /metrics"`
 	Watch         string        `envconfig:"ROOMBOT_WATCH" desc:"room=channel pairs watched for restarts nobody asked for"`
-	WatchInterval time.Duration `envconfig:"ROOMBOT_WATCH_INTERVAL" default:"15s" desc:"how often a watched room is polled"`
+	WatchInterval duration      `envconfig:"ROOMBOT_WATCH_INTERVAL" default:"15s" desc:"how often a watched room is polled"`
 	RedisURL      secret        `envconfig:"ROOMBOT_REDIS_URL" desc:"redis:// URL for claims shared by replicas"`
-	Drain         time.Duration `envconfig:"ROOMBOT_DRAIN_TIMEOUT" default:"30s" desc:"how long shutdown waits for restarts in flight"`
-	Recovery      time.Duration `envconfig:"ROOMBOT_RECOVERY_TIMEOUT" default:"5m" desc:"how long a restarted service may take to run again"`
+	Drain         duration      `envconfig:"ROOMBOT_DRAIN_TIMEOUT" default:"30s" desc:"how long shutdown waits for restarts in flight"`
+	Recovery      duration      `envconfig:"ROOMBOT_RECOVERY_TIMEOUT" default:"5m" desc:"how long a restarted service may take to run again"`
 	LogLevel      string        `envconfig:"ROOMBOT_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat     string        `envconfig:"ROOMBOT_LOG_FORMAT" default:"json" desc:"json or text"`
 
@@ -44,6 +47,49 @@ type Config struct {
 	viewers, restarters []string
 	watches             []watch.Pair
 	level               slog.Level
+}
+
+// A duration is a configured time.Duration. Text that is no duration is
+// kept for check rather than failing the read: envconfig stops at its
+// first error, and check reports every problem at once, in an operator's
+// words rather than Go's.
+type duration struct {
+	time.Duration
+	bad string // the text, when it did not parse
+}
+
+// Decode implements envconfig.Decoder.
+func (d *duration) Decode(v string) error {
+	parsed, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		*d = duration{bad: v}
+		return nil
+	}
+	*d = duration{Duration: parsed}
+	return nil
+}
+
+// checkRange reports a duration that did not parse or lies outside
+// [lo, hi]; hi zero means no upper bound.
+func (d duration) checkRange(add func(string, ...any), name string, lo, hi time.Duration) {
+	switch {
+	case d.bad != "":
+		add("%s: %q is not a duration; write it like 30s, 10m or 1h", name, d.bad)
+	case d.Duration < lo || hi > 0 && d.Duration > hi:
+		if hi == 0 {
+			add("%s: %s is too short (at least %s)", name, d.Duration, lo)
+			return
+		}
+		add("%s: %s is out of range (%s to %s)", name, d.Duration, short(lo), short(hi))
+	}
+}
+
+// short writes a whole number of hours or minutes without its zero parts:
+// 24h, not 24h0m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	return strings.TrimSuffix(s, "0m")
 }
 
 // A secret is a configuration value that must never be shown: it prints,
@@ -101,12 +147,12 @@ func defaultConfig() *Config {
 			continue
 		}
 		switch fv := v.Field(i); fv.Interface().(type) {
-		case time.Duration:
+		case duration:
 			d, err := time.ParseDuration(def)
 			if err != nil {
 				panic(fmt.Sprintf("config field %s: bad default %q", f.Name, def))
 			}
-			fv.SetInt(int64(d))
+			fv.Set(reflect.ValueOf(duration{Duration: d}))
 		default:
 			fv.SetString(def)
 		}
@@ -155,17 +201,18 @@ func (c *Config) check(demo bool) error {
 	if c.NotifyChannel != "" && !channelID.MatchString(c.NotifyChannel) {
 		add("ROOMBOT_NOTIFY_CHANNEL: %q is not a channel id (like C0123ABCD); copy it from the channel's details", c.NotifyChannel)
 	}
-	if c.ConfirmTTL < 10*time.Second || c.ConfirmTTL > 24*time.Hour {
-		add("ROOMBOT_CONFIRM_TTL: %s is out of range (10s to 24h)", c.ConfirmTTL)
+	c.ConfirmTTL.checkRange(add, "ROOMBOT_CONFIRM_TTL", 10*time.Second, 24*time.Hour)
+	c.Drain.checkRange(add, "ROOMBOT_DRAIN_TIMEOUT", time.Second, 10*time.Minute)
+	c.Recovery.checkRange(add, "ROOMBOT_RECOVERY_TIMEOUT", time.Second, time.Hour)
+	c.WatchInterval.checkRange(add, "ROOMBOT_WATCH_INTERVAL", time.Second, 0)
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		add("ROOMBOT_HTTP_ADDR: %q is not host:port (like :8080 or 127.0.0.1:8080)", c.HTTPAddr)
 	}
-	if c.Drain < time.Second || c.Drain > 10*time.Minute {
-		add("ROOMBOT_DRAIN_TIMEOUT: %s is out of range (1s to 10m)", c.Drain)
-	}
-	if c.Recovery < time.Second || c.Recovery > time.Hour {
-		add("ROOMBOT_RECOVERY_TIMEOUT: %s is out of range (1s to 1h)", c.Recovery)
-	}
-	if c.WatchInterval < time.Second {
-		add("ROOMBOT_WATCH_INTERVAL: %s is too short (at least 1s)", c.WatchInterval)
+	if c.RedisURL.set() {
+		// ParseURL's error may quote the URL, password and all.
+		if _, err := redis.ParseURL(c.RedisURL.reveal()); err != nil {
+			add("ROOMBOT_REDIS_URL: not a redis:// or rediss:// URL")
+		}
 	}
 	if c.RedisURL.set() && len(c.SigningKey) < 16 {
 		add("ROOMBOT_SIGNING_KEY: with ROOMBOT_REDIS_URL set (several replicas), a shared key of at least 16 characters is required")
@@ -211,5 +258,9 @@ func (c *Config) checkRoom(add func(string, ...any)) {
 		add("MESHAGENT_API_KEY or MESHAGENT_TOKEN: set one (a project API key ma-… is best)")
 	case c.APIKey.set() && !strings.HasPrefix(c.APIKey.reveal(), "ma-"):
 		add("MESHAGENT_API_KEY: not a project API key (it must start with ma-)")
+	case c.APIKey.set():
+		if err := roomclient.CheckAPIKey(c.APIKey.reveal()); err != nil {
+			add("MESHAGENT_API_KEY: %v", err)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/roomops/roombot/roomclient/roomtest"
 )
 
 // A complete, valid production environment. Tests change one variable at
@@ -15,7 +17,7 @@ import (
 var goodEnv = map[string]string{
 	"SLACK_APP_TOKEN":       "xapp-1-A0APP0001-secretapp",
 	"SLACK_BOT_TOKEN":       "xoxb-1111-secretbot",
-	"MESHAGENT_API_KEY":     "ma-kid-project-secretkey",
+	"MESHAGENT_API_KEY":     roomtest.APIKey("secretkey"),
 	"ROOMBOT_ALLOWED_USERS": "U0VERA001",
 	"ROOMBOT_RESTART_USERS": "U0ALICE01, S0OPS0001",
 }
@@ -90,10 +92,18 @@ func TestConfigErrors(t *testing.T) {
 		{"name in allow-list", map[string]string{"ROOMBOT_ALLOWED_USERS": "@alice"}, "ROOMBOT_ALLOWED_USERS"},
 		{"channel in restart list", map[string]string{"ROOMBOT_RESTART_USERS": "C0OPS0001"}, "ROOMBOT_RESTART_USERS"},
 		{"channel name as notify", map[string]string{"ROOMBOT_NOTIFY_CHANNEL": "#ops"}, "ROOMBOT_NOTIFY_CHANNEL"},
-		{"confirm ttl not a duration", map[string]string{"ROOMBOT_CONFIRM_TTL": "ten"}, "ROOMBOT_CONFIRM_TTL"},
+		{"confirm ttl not a duration", map[string]string{"ROOMBOT_CONFIRM_TTL": "ten"},
+			`ROOMBOT_CONFIRM_TTL: "ten" is not a duration; write it like 30s, 10m or 1h`},
 		{"confirm ttl too short", map[string]string{"ROOMBOT_CONFIRM_TTL": "1s"}, "ROOMBOT_CONFIRM_TTL: 1s is out of range"},
 		{"watch interval too short", map[string]string{"ROOMBOT_WATCH_INTERVAL": "10ms"}, "ROOMBOT_WATCH_INTERVAL"},
-		{"drain not a duration", map[string]string{"ROOMBOT_DRAIN_TIMEOUT": "5"}, "ROOMBOT_DRAIN_TIMEOUT"},
+		{"drain without a unit", map[string]string{"ROOMBOT_DRAIN_TIMEOUT": "5"},
+			`ROOMBOT_DRAIN_TIMEOUT: "5" is not a duration; write it like 30s`},
+		{"short api key", map[string]string{"MESHAGENT_TOKEN": "", "MESHAGENT_API_KEY": "ma-abc"},
+			"MESHAGENT_API_KEY: invalid API key"},
+		{"redis url not redis", map[string]string{"ROOMBOT_REDIS_URL": "http://r:6379",
+			"ROOMBOT_SIGNING_KEY": "signing-key-0123456789"}, "ROOMBOT_REDIS_URL: not a redis:// or rediss:// URL"},
+		{"http addr without port", map[string]string{"ROOMBOT_HTTP_ADDR": "nonsense"},
+			`ROOMBOT_HTTP_ADDR: "nonsense" is not host:port`},
 		{"redis without signing key", map[string]string{"ROOMBOT_REDIS_URL": "redis://r:6379"}, "ROOMBOT_SIGNING_KEY"},
 		{"short signing key", map[string]string{"ROOMBOT_SIGNING_KEY": "abc"}, "ROOMBOT_SIGNING_KEY: too short"},
 		{"log level", map[string]string{"ROOMBOT_LOG_LEVEL": "loud"}, "ROOMBOT_LOG_LEVEL"},
@@ -112,12 +122,16 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestConfigReportsEveryProblem(t *testing.T) {
-	setEnv(t, map[string]string{"SLACK_APP_TOKEN": "", "SLACK_BOT_TOKEN": "", "ROOMBOT_LOG_FORMAT": "xml"})
+	setEnv(t, map[string]string{"SLACK_APP_TOKEN": "", "SLACK_BOT_TOKEN": "", "ROOMBOT_LOG_FORMAT": "xml",
+		// Durations that do not parse are reported with the rest, not
+		// alone: envconfig stopped at the first of them.
+		"ROOMBOT_CONFIRM_TTL": "banana", "ROOMBOT_WATCH_INTERVAL": "pear"})
 	_, err := loadChecked(t)
 	if err == nil {
-		t.Fatal("three bad settings accepted")
+		t.Fatal("five bad settings accepted")
 	}
-	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "ROOMBOT_LOG_FORMAT"} {
+	for _, v := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "ROOMBOT_LOG_FORMAT",
+		"ROOMBOT_CONFIRM_TTL", "ROOMBOT_WATCH_INTERVAL"} {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("error does not name %s:\n%v", v, err)
 		}

@@ -112,7 +112,7 @@ func demoConfig() (*Config, error) {
 	c.AllowedUsers, c.RestartUsers = demoViewer, demoUser
 	c.NotifyChannel = demoNotify
 	c.HTTPAddr = "127.0.0.1:0"
-	c.Drain = demoDrain
+	c.Drain = duration{Duration: demoDrain}
 	c.LogLevel, c.LogFormat = "debug", "text"
 	if err := c.check(true); err != nil {
 		return nil, fmt.Errorf("demo configuration: %w", err)

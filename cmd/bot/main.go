@@ -73,7 +73,7 @@ func run(ctx context.Context, getenv func(string) string, args []string,
 }
 
 func usage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprintf(w, "usage: bot [-demo] | bot room list ROOM | bot room restart ROOM SERVICE\n\n")
+	fmt.Fprintf(w, "usage: bot [-demo] | bot room list ROOM | bot room restart ROOM (SERVICE | --id ID)\n\n")
 	fs.PrintDefaults()
 	fmt.Fprintf(w, "\nenvironment:\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -23,25 +23,32 @@ func runRoom(ctx context.Context, getenv func(string) string, args []string,
 	if len(args) == 0 {
 		return errors.New(roomUsage)
 	}
-	cfg, err := roomConfig(getenv)
-	if err != nil {
-		return err
-	}
+	// The command line is checked before the credentials, so a mistyped
+	// command is told so whatever the environment holds.
 	verb, rest := args[0], args[1:]
+	var room, name, id string
 	switch verb {
 	case "list":
 		if len(rest) != 1 {
 			return errors.New(roomUsage)
 		}
-		return roomList(ctx, cfg, rest[0], stdout)
+		room = rest[0]
 	case "restart":
-		room, name, id, err := restartArgs(rest)
-		if err != nil {
+		var err error
+		if room, name, id, err = restartArgs(rest); err != nil {
 			return err
 		}
-		return roomRestart(ctx, cfg, room, name, id, stdout)
+	default:
+		return fmt.Errorf("unknown room command %q; %s", verb, roomUsage)
 	}
-	return fmt.Errorf("unknown room command %q; %s", verb, roomUsage)
+	cfg, err := roomConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if verb == "list" {
+		return roomList(ctx, cfg, room, stdout)
+	}
+	return roomRestart(ctx, cfg, room, name, id, stdout)
 }
 
 // roomConfig reads the room settings of DESIGN.md from the environment.

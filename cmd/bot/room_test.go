@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,21 @@ func TestWriteTable(t *testing.T) {
 		"None  bare  None   None     None                         None          None                        None                  None           None            None              None\n"
 	if b.String() != want {
 		t.Errorf("writeTable =\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestRoomUsageBeforeCredentials: a mistyped room command is told how to
+// write it even when no credentials are set, rather than to set them.
+func TestRoomUsageBeforeCredentials(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	for _, args := range [][]string{{"list"}, {"frob", "x"}, {"list", "a", "b"}, {"restart", "a"}} {
+		err := runRoom(context.Background(), noEnv, args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "usage: bot room") {
+			t.Errorf("bot room %q with no credentials = %v, want the usage", args, err)
+		}
+	}
+	err := runRoom(context.Background(), noEnv, []string{"list", "lobby"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MESHAGENT_API_KEY") {
+		t.Errorf("bot room list lobby with no credentials = %v, want them asked for", err)
 	}
 }

@@ -75,16 +75,16 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 	notifier := bot.NewNotifier(api, met, log)
 	watcher := watch.New(watch.Config{
 		Lister: rooms, Poster: notifier, Claims: store, Pairs: pairs,
-		Configured: c.watches, Interval: c.WatchInterval,
+		Configured: c.watches, Interval: c.WatchInterval.Duration,
 		Logger: log.With("component", "watch"),
 	})
 	bc := bot.Config{
 		API: api, SocketOptions: o.socket,
 		Rooms: rooms, Policy: policy, Claims: store,
 		Notifier: notifier, Watcher: watcher,
-		SigningKey: []byte(c.SigningKey.reveal()), ConfirmTTL: c.ConfirmTTL,
+		SigningKey: []byte(c.SigningKey.reveal()), ConfirmTTL: c.ConfirmTTL.Duration,
 		NotifyChannel: c.NotifyChannel,
-		DrainTimeout:  c.Drain, RecoveryTimeout: c.Recovery,
+		DrainTimeout:  c.Drain.Duration, RecoveryTimeout: c.Recovery.Duration,
 		Logger: log, Metrics: met,
 	}
 	if o.botConf != nil {
