@@ -29,19 +29,19 @@ type Config struct {
 	APIKey  secret `envconfig:"MESHAGENT_API_KEY" desc:"project API key ma-…; a short-lived token is minted per room"`
 	Token   secret `envconfig:"MESHAGENT_TOKEN" desc:"a ready participant token, instead of MESHAGENT_API_KEY"`
 
-	AllowedUsers  string        `envconfig:"ROOMBOT_ALLOWED_USERS" desc:"Slack user (U…/W…) or group (S…) ids that may list and status"`
-	RestartUsers  string        `envconfig:"ROOMBOT_RESTART_USERS" desc:"ids or groups that may also restart"`
-	NotifyChannel string        `envconfig:"ROOMBOT_NOTIFY_CHANNEL" desc:"channel id for restart notifications (default: where asked)"`
-	SigningKey    secret        `envconfig:"ROOMBOT_SIGNING_KEY" desc:"key for confirmation tokens; the same on every replica"`
-	ConfirmTTL    duration      `envconfig:"ROOMBOT_CONFIRM_TTL" default:"10m" desc:"how long a confirmation card stays valid"`
-	HTTPAddr      string        `envconfig:"ROOMBOT_HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz and /metrics"`
-	Watch         string        `envconfig:"ROOMBOT_WATCH" desc:"room=channel pairs watched for restarts nobody asked for"`
-	WatchInterval duration      `envconfig:"ROOMBOT_WATCH_INTERVAL" default:"15s" desc:"how often a watched room is polled"`
-	RedisURL      secret        `envconfig:"ROOMBOT_REDIS_URL" desc:"redis:// URL for claims shared by replicas"`
-	Drain         duration      `envconfig:"ROOMBOT_DRAIN_TIMEOUT" default:"30s" desc:"how long shutdown waits for restarts in flight"`
-	Recovery      duration      `envconfig:"ROOMBOT_RECOVERY_TIMEOUT" default:"5m" desc:"how long a restarted service may take to run again"`
-	LogLevel      string        `envconfig:"ROOMBOT_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat     string        `envconfig:"ROOMBOT_LOG_FORMAT" default:"json" desc:"json or text"`
+	AllowedUsers  string   `envconfig:"ROOMBOT_ALLOWED_USERS" desc:"Slack user (U…/W…) or group (S…) ids that may list and status"`
+	RestartUsers  string   `envconfig:"ROOMBOT_RESTART_USERS" desc:"ids or groups that may also restart"`
+	NotifyChannel string   `envconfig:"ROOMBOT_NOTIFY_CHANNEL" desc:"channel id for restart notifications (default: where asked)"`
+	SigningKey    secret   `envconfig:"ROOMBOT_SIGNING_KEY" desc:"key for confirmation tokens; the same on every replica"`
+	ConfirmTTL    duration `envconfig:"ROOMBOT_CONFIRM_TTL" default:"10m" desc:"how long a confirmation card stays valid"`
+	HTTPAddr      string   `envconfig:"ROOMBOT_HTTP_ADDR" default:":8080" desc:"address of /healthz, /readyz and /metrics"`
+	Watch         string   `envconfig:"ROOMBOT_WATCH" desc:"room=channel pairs watched for restarts nobody asked for"`
+	WatchInterval duration `envconfig:"ROOMBOT_WATCH_INTERVAL" default:"15s" desc:"how often a watched room is polled"`
+	RedisURL      secret   `envconfig:"ROOMBOT_REDIS_URL" desc:"redis:// URL for claims shared by replicas"`
+	Drain         duration `envconfig:"ROOMBOT_DRAIN_TIMEOUT" default:"30s" desc:"how long shutdown waits for restarts in flight"`
+	Recovery      duration `envconfig:"ROOMBOT_RECOVERY_TIMEOUT" default:"5m" desc:"how long a restarted service may take to run again"`
+	LogLevel      string   `envconfig:"ROOMBOT_LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat     string   `envconfig:"ROOMBOT_LOG_FORMAT" default:"json" desc:"json or text"`
 
 	// Parsed by check.
 	viewers, restarters []string
