@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -263,11 +264,19 @@ func demoLines(r io.Reader, done <-chan struct{}) <-chan string {
 	ch := make(chan string)
 	go func() {
 		defer close(ch)
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			select {
-			case ch <- sc.Text():
-			case <-done:
+		// A Reader, not a Scanner: a Scanner ends at a line past 64 KiB
+		// as if the input had, and the demo stopped without a word.
+		br := bufio.NewReader(r)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" || err == nil {
+				select {
+				case ch <- strings.TrimRight(line, "\r\n"):
+				case <-done:
+					return
+				}
+			}
+			if err != nil {
 				return
 			}
 		}
@@ -449,9 +458,13 @@ func (c *demoConsole) input(ctx context.Context, line string, b *demoBot) {
 		c.clickCmd(ctx, rest)
 	case "/room-services":
 		c.command(ctx, rest)
+	case "y", "n", "yes", "no":
+		c.note("no dialog is open; y and n answer one.")
 	default:
 		if n, err := strconv.Atoi(line); err == nil {
 			c.click(ctx, n, 0)
+		} else if numeric.MatchString(line) {
+			c.note(fmt.Sprintf("%s is no button; type a button's number, like 1.", line))
 		} else if strings.HasPrefix(word, "/") {
 			c.note(fmt.Sprintf("only /room-services is installed here; %s is not.", word))
 		} else {
@@ -591,12 +604,20 @@ func (c *demoConsole) press(ctx context.Context, m *demoMsg, n int) {
 
 func (c *demoConsole) command(ctx context.Context, text string) {
 	cmd := slacksim.SlashCommand{
-		UserID: c.user, ChannelID: demoChannel, ChannelName: "general", Text: text,
+		UserID: c.user, ChannelID: demoChannel, ChannelName: "general",
+		Text: slackEscape.Replace(text),
 	}
 	c.send(ctx, func(ctx context.Context) (*slacksim.Envelope, error) {
 		return c.slack.SlashCommand(ctx, cmd)
 	})
 }
+
+// slackEscape writes typed text as Slack delivers it: &, < and > as
+// entities, which the bot's parser undoes, as it does for real commands.
+var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// numeric matches what looks like a button number but is none.
+var numeric = regexp.MustCompile(`^[-+]?[0-9][0-9.,]*$`)
 
 // A sendFunc hands an envelope to the bot.
 type sendFunc func(context.Context) (*slacksim.Envelope, error)

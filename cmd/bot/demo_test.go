@@ -239,6 +239,19 @@ func TestDemoRefusalsAndMistakes(t *testing.T) {
 	d.expect(`demo: say "click N"`)
 	d.send("click 1 of 2")
 	d.expect("demo: only @U0VIEWER1 can see message 2.")
+	d.send("y")
+	d.expect("demo: no dialog is open")
+	d.send("1.5")
+	d.expect("demo: 1.5 is no button")
+	// Typed as Slack delivers it, with & < > as entities, which the
+	// parser reads back: "<c>" is refused as markup, not lost as a link.
+	d.send("list a<c>d")
+	d.expect("contains")
+	// A line past bufio.Scanner's 64 KiB is refused, and the demo goes on.
+	d.send("list " + strings.Repeat("a", 70000))
+	d.expect("characters")
+	d.send("help")
+	d.expect("/room-services list ROOM")
 
 	// Saying no to the dialog sends nothing: web has restarted once, as
 	// the room had it, and no notification was posted.

@@ -26,6 +26,11 @@ var symbols = map[string]string{
 	"fire":                    "🔥",
 	"x":                       "❌",
 	"white_check_mark":        "✅",
+	"eyes":                    "👀",
+	"no_bell":                 "🔕",
+	"heavy_plus_sign":         "➕",
+	"heavy_minus_sign":        "➖",
+	"repeat":                  "🔁",
 }
 
 // Mrkdwn turns Slack mrkdwn into what a reader sees: <@U…> as @U…,
