@@ -130,16 +130,16 @@ func (t *cpuTurn) bypassed() bool {
 }
 
 // HTTPClient returns the client to build Config.API with, through
-// slack.OptionHTTPClient. It keeps an idle connection for each of up to
-// 32 posts at once, where net/http keeps two and dialled again for every
-// reply past them, and it gives back a command's CPU turn once its reply
-// is encoded and on its way.
+// slack.OptionHTTPClient. It keeps an idle connection for each of the
+// DefaultWorkers posts that can be under way at once, where net/http
+// keeps two and dialled again for every reply past them, and it gives
+// back a command's CPU turn once its reply is encoded and on its way.
 func HTTPClient() *http.Client {
 	t := &http.Transport{Proxy: http.ProxyFromEnvironment}
 	if def, ok := http.DefaultTransport.(*http.Transport); ok {
 		t = def.Clone()
 	}
-	t.MaxIdleConnsPerHost = 32
+	t.MaxIdleConnsPerHost = DefaultWorkers
 	return &http.Client{Transport: turnReleaser{t}}
 }
 
