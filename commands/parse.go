@@ -124,6 +124,14 @@ func parseWords(words []string) (Command, error) {
 	}
 	want, ok := operands(verb)
 	if !ok {
+		// Say what is wrong with a verb pasted with an invisible
+		// character, as for names, rather than only that it is unknown.
+		for _, r := range words[0] {
+			if why := badRune(r); why != "" {
+				return Command{}, usagef("the command %s contains %s (%U); "+
+					"type it again", quote(words[0]), why, r)
+			}
+		}
 		return Command{}, usagef("unknown command %s; "+
 			"try /room-services help", quote(words[0]))
 	}

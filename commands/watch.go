@@ -331,8 +331,8 @@ func keptNote(durable bool) string {
 		return "Rooms added with `watch` are kept in Redis and survive " +
 			"a restart of roombot."
 	}
-	return "Rooms added with `watch` are kept in memory only: they are " +
-		"lost when roombot restarts (it has no Redis configured)."
+	return "Rooms added with `watch` are kept in memory only: roombot " +
+		"has no Redis configured, so they are lost when it restarts."
 }
 
 // Watched confirms that channel now hears of room's restarts. When
