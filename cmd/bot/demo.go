@@ -357,14 +357,15 @@ and embedded MeshAgent rooms. Nothing here reaches a real Slack or room.
   bot log   %s
   http      http://%s/metrics and /readyz
 
-Type what you would type after /room-services (or the whole command):
-  list lobby
-  status staging api
-  restart lobby web
 %s`, strings.Join(rooms, ", "), demoUser, logPath, httpAddr, demoKeys))
 }
 
-const demoKeys = `Type a button's number to press it: 1 presses [1 …] of the latest message
+// demoKeys is the demo's own help, shown at the start and by "?".
+const demoKeys = `Type what you would type after /room-services (or the whole command):
+  list lobby
+  status staging api
+  restart lobby web
+Type a button's number to press it: 1 presses [1 …] of the latest message
 with buttons, "click 2 of 5" presses [2 …] of message 5. "as ` + demoViewer + `"
 switches to a user who may only look, "as ` + demoUser + `" back. "?" shows
 this, "help" asks the bot, "quit" or Ctrl-D ends the demo.
