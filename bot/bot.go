@@ -51,9 +51,13 @@ type policy interface {
 
 // DefaultWorkers is how many envelopes a Bot handles at once. A handler
 // spends most of its time waiting, on a room and then on Slack, so the
-// bound is high: the CPU gate, not this, bounds what runs at once. At 16,
-// behind a 20 ms room, replies with 500 commands outstanding took 15× as
-// long as bare room lists; at 256, 2.8× (BENCHMARKS.md).
+// bound is high; the CPU gate bounds the rendering and encoding of
+// replies. Behind a 20 ms room, with 500 commands outstanding, replies
+// took 15× as long as bare room lists at 16 and 2.8× at 256, in runs
+// one after the other (BENCHMARKS.md).
+// TODO(bot): decoding room answers runs outside the gate, so up to this
+// many lists of different rooms can be decoded and held at once, about
+// 9 MB each at 10,000 services; a bound on room calls would cap that.
 const DefaultWorkers = 256
 
 // Config is what a Bot needs. Zero durations take the defaults noted.

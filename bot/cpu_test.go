@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 )
 
 // TestHTTPClientKeepsConnections: waves of concurrent posts, as a burst of
@@ -66,40 +67,43 @@ func TestHTTPClientKeepsConnections(t *testing.T) {
 // taking it twice holds one, and a turn that cannot get a token before its
 // context ends, or within maxTurnWait, goes on without one.
 func TestCPUGate(t *testing.T) {
-	g := &cpuGate{tokens: make(chan struct{}, 1)}
-	ctx := context.Background()
-	ctxA, a := g.withTurn(ctx)
-	if again, same := g.withTurn(ctxA); again != ctxA || same != a {
-		t.Fatal("withTurn on a context with a turn made another")
-	}
-	a.take(ctxA)
-	a.take(ctxA)
-	if n := len(g.tokens); n != 1 {
-		t.Fatalf("one turn taken twice holds %d tokens, want 1", n)
-	}
+	// In a bubble, so that the wait of maxTurnWait passes at once.
+	synctest.Test(t, func(t *testing.T) {
+		g := &cpuGate{tokens: make(chan struct{}, 1)}
+		ctx := context.Background()
+		ctxA, a := g.withTurn(ctx)
+		if again, same := g.withTurn(ctxA); again != ctxA || same != a {
+			t.Fatal("withTurn on a context with a turn made another")
+		}
+		a.take(ctxA)
+		a.take(ctxA)
+		if n := len(g.tokens); n != 1 {
+			t.Fatalf("one turn taken twice holds %d tokens, want 1", n)
+		}
 
-	_, b := g.withTurn(ctx)
-	ended, cancel := context.WithCancel(ctx)
-	cancel()
-	b.take(ended)
-	if b.held {
-		t.Fatal("a second turn got the only token while the first held it")
-	}
-	// Without a deadline, the wait ends at maxTurnWait.
-	b.take(ctx)
-	if b.held {
-		t.Fatal("a second turn got the only token after waiting")
-	}
-	a.done()
-	a.done()
-	if n := len(g.tokens); n != 0 {
-		t.Fatalf("after done, %d tokens held, want 0", n)
-	}
-	b.take(ctx)
-	if !b.held {
-		t.Fatal("the second turn did not get the token once it was free")
-	}
-	b.done()
+		_, b := g.withTurn(ctx)
+		ended, cancel := context.WithCancel(ctx)
+		cancel()
+		b.take(ended)
+		if b.held {
+			t.Fatal("a second turn got the only token while the first held it")
+		}
+		// Without a deadline, the wait ends at maxTurnWait.
+		b.take(ctx)
+		if b.held {
+			t.Fatal("a second turn got the only token after waiting")
+		}
+		a.done()
+		a.done()
+		if n := len(g.tokens); n != 0 {
+			t.Fatalf("after done, %d tokens held, want 0", n)
+		}
+		b.take(ctx)
+		if !b.held {
+			t.Fatal("the second turn did not get the token once it was free")
+		}
+		b.done()
+	})
 }
 
 // TestHTTPClientGivesBackTheTurn: a post through HTTPClient gives the

@@ -80,6 +80,14 @@ func TestRestartFlow(t *testing.T) {
 	if len(n.History) != 1 {
 		t.Errorf("notification edited %d times, want 1 (requested → back)", len(n.History))
 	}
+	// The requester's card ends with the outcome too, not "waiting". The
+	// card is edited after the notification, so wait for it.
+	if _, err := h.slack.WaitMessage(h.ctx, func(m slacksim.Message) bool {
+		return m.TS == card.TS && strings.Contains(m.Render(), "back after")
+	}); err != nil {
+		c, _ := h.slack.Message(card.TS)
+		t.Errorf("the card never showed the outcome (%v):\n%s", err, c.Render())
+	}
 	h.noViolations()
 }
 

@@ -282,13 +282,15 @@ func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, pha
 	log.Info("restart outcome", "room", job.t.Room, "service", job.t.Service,
 		"outcome", string(phase), "took", b.now().Sub(job.asked))
 	m := commands.Notify(b.notice(job, phase, st))
-	if job.ts == "" {
-		b.respond(ctx, log, job.card, job.onCard(m), true)
-		return
+	if job.ts != "" {
+		if err := b.notifier.Update(ctx, job.channel, job.ts, m); err != nil {
+			log.Warn("restart notification not updated", "notify_channel", job.channel, "err", err)
+		}
 	}
-	if err := b.notifier.Update(ctx, job.channel, job.ts, m); err != nil {
-		log.Warn("restart notification not updated", "notify_channel", job.channel, "err", err)
-	}
+	// The card too, or it would say "waiting" after the service is back:
+	// its response_url is good for 5 uses in 30 minutes, and this is the
+	// third, well within the recovery timeout.
+	b.respond(ctx, log, job.card, job.onCard(m), true)
 }
 
 // onCard is m as the card shows it. When the channel could not be told of

@@ -55,14 +55,15 @@ type Config struct {
 // words rather than Go's.
 type duration struct {
 	time.Duration
-	bad string // the text, when it did not parse
+	invalid bool   // the text did not parse
+	text    string // the text, when invalid
 }
 
 // Decode implements envconfig.Decoder.
 func (d *duration) Decode(v string) error {
 	parsed, err := time.ParseDuration(strings.TrimSpace(v))
 	if err != nil {
-		*d = duration{bad: v}
+		*d = duration{invalid: true, text: v}
 		return nil
 	}
 	*d = duration{Duration: parsed}
@@ -73,8 +74,10 @@ func (d *duration) Decode(v string) error {
 // [lo, hi]; hi zero means no upper bound.
 func (d duration) checkRange(add func(string, ...any), name string, lo, hi time.Duration) {
 	switch {
-	case d.bad != "":
-		add("%s: %q is not a duration; write it like 30s, 10m or 1h", name, d.bad)
+	case d.invalid && strings.TrimSpace(d.text) == "":
+		add("%s: set but empty; leave it unset for the default, or write it like 30s", name)
+	case d.invalid:
+		add("%s: %q is not a duration; write it like 30s, 10m or 1h", name, d.text)
 	case d.Duration < lo || hi > 0 && d.Duration > hi:
 		if hi == 0 {
 			add("%s: %s is too short (at least %s)", name, d.Duration, lo)
@@ -84,12 +87,17 @@ func (d duration) checkRange(add func(string, ...any), name string, lo, hi time.
 	}
 }
 
-// short writes a whole number of hours or minutes without its zero parts:
-// 24h, not 24h0m0s.
+// short writes a duration without its zero minutes and seconds: 24h and
+// 10m, not 24h0m0s and 10m0s.
 func short(d time.Duration) string {
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	return strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // A secret is a configuration value that must never be shown: it prints,

@@ -269,7 +269,7 @@ func demoLines(r io.Reader, done <-chan struct{}) <-chan string {
 		br := bufio.NewReader(r)
 		for {
 			line, err := br.ReadString('\n')
-			if line != "" || err == nil {
+			if line != "" {
 				select {
 				case ch <- strings.TrimRight(line, "\r\n"):
 				case <-done:

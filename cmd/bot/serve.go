@@ -125,7 +125,8 @@ func openStores(c *Config, log *slog.Logger) (claims.Store, watch.PairStore, fun
 	}
 	// go-redis prints its own notes to stderr, one per failed dial while
 	// Redis is down; they go to the bot's log at debug instead, since the
-	// bot reports Redis being unreachable itself.
+	// bot reports Redis being unreachable itself. The logger is global to
+	// go-redis: one process serves one bot, so the last one set is its.
 	redis.SetLogger(redisLog{log.With("component", "redis")})
 	const prefix = "roombot:"
 	r, err := claims.OpenRedis(c.RedisURL.reveal(), prefix)

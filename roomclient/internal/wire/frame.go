@@ -273,7 +273,8 @@ func (a *Assembler) readAppend(b []byte, r io.Reader) ([]byte, error) {
 	max := a.maxBody()
 	for {
 		if len(b) == cap(b) {
-			b = a.room(b, 512)
+			// Ask for no more than would pass the limit by one byte.
+			b = a.room(b, min(512, max+1-len(b)))
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

@@ -189,22 +189,42 @@ func (s *spanReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestReadFrameGrowthStopsAtMaxBody: a body bigger than MaxBody, sent in
-// one frame of a message whose header announced many, fails without the
-// buffer growing past the limit. Doubling took it to twice the limit.
+// TestReadFrameGrowthStopsAtMaxBody: a body bigger than MaxBody fails
+// without the buffer growing past the limit, whether it comes in one
+// frame of a message that announced one, or in an oversized frame of a
+// message whose header and first frame promised many of 1,024 bytes.
+// Doubling took it to about twice the limit.
 func TestReadFrameGrowthStopsAtMaxBody(t *testing.T) {
 	const limit = 100_000
-	frames := Encode(1, "a", testBody(3*limit), 3*limit)
-	a := Assembler{MaxBody: limit}
-	if _, _, err := a.ReadFrame(bytes.NewReader(frames[0])); err != nil {
-		t.Fatal(err)
-	}
-	// The frame's 12-byte prefix is read first, into a buffer of its own.
-	r := &spanReader{r: bytes.NewReader(frames[1]), limit: 12 + limit}
-	if _, _, err := a.ReadFrame(r); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("ReadFrame(%d bytes, MaxBody %d) = %v, want ErrTooLarge", 3*limit, limit, err)
-	}
-	if grown := r.max - 12; grown > limit+1 {
-		t.Errorf("the body buffer grew to %d bytes with MaxBody %d", grown, limit)
+	body := testBody(3 * limit)
+	oneFrame := Encode(1, "a", body, 3*limit)
+	chunked := Encode(2, "a", body, 0)
+	// Frame 2 of the chunked message, made to carry two limits' worth.
+	oversized := append(append([]byte(nil), chunked[2][:dataPrefix]...), body[:2*limit]...)
+	for _, tt := range []struct {
+		name   string
+		before [][]byte // fed first
+		frame  []byte   // read with ReadFrame, expected to fail
+	}{
+		{"one frame", oneFrame[:1], oneFrame[1]},
+		{"oversized frame", chunked[:2], oversized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Assembler{MaxBody: limit}
+			for _, f := range tt.before {
+				if _, _, err := a.ReadFrame(bytes.NewReader(f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			had := len(a.cur.Body)
+			// The frame's prefix is read first, into a buffer of its own.
+			r := &spanReader{r: bytes.NewReader(tt.frame), limit: dataPrefix + limit - had}
+			if _, _, err := a.ReadFrame(r); !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("ReadFrame past MaxBody %d = %v, want ErrTooLarge", limit, err)
+			}
+			if grown := had + r.max - dataPrefix; grown > limit+1 {
+				t.Errorf("the body buffer grew to %d bytes with MaxBody %d", grown, limit)
+			}
+		})
 	}
 }
