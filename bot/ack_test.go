@@ -56,7 +56,7 @@ func TestAcksDoNotWaitForTheRoom(t *testing.T) {
 	for _, s := range burst {
 		ev, err := h.slack.WaitReply(h.ctx, s.env)
 		if err != nil {
-			t.Fatalf("WaitReply(%s): %v", s.what, err)
+			t.Fatalf("WaitReply(%s): %v\nlogs:\n%s", s.what, err, h.logs)
 		}
 		if ev.Message.Source != "response_url" {
 			t.Errorf("%s answered through %s, want response_url", s.what, ev.Message.Source)
