@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 )
 
@@ -28,23 +27,10 @@ type refListJSON struct {
 	ServiceStates []refStateWire `json:"service_states"`
 }
 
-// errorOrNil turns an error content into an *Error.
-func (a *refAnswer) errorOrNil() error {
-	if a.Type != "error" {
-		return nil
-	}
-	return &Error{Code: Code(a.Code.n), Text: a.Text}
-}
-
-// unexpected reports a content that is neither an error nor what the call
-// expects. A control content means the call became a stream, which the
-// services toolkit never does.
-func (a *refAnswer) unexpected() error {
-	what := fmt.Sprintf("unexpected %q content", a.Type)
-	if a.Type == "control" {
-		what = "unexpected streamed refAnswer"
-	}
-	return &Error{Code: CodeUnexpectedResponse, Text: what}
+// common is the answer as the scanner's decoder holds it, whose checks
+// the reference shares: they judge the content, not how it was read.
+func (a *refAnswer) common() *answer {
+	return &answer{Type: a.Type, Text: a.Text, Code: a.Code, Method: a.Method}
 }
 
 func refParseAnswer(header []byte) (*refAnswer, error) {
@@ -72,11 +58,11 @@ func refDecodeList(room string, header []byte) (*List, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.errorOrNil(); err != nil {
+	if err := a.common().errorOrNil(); err != nil {
 		return nil, err
 	}
 	if a.Type != "json" || a.JSON == nil {
-		return nil, a.unexpected()
+		return nil, a.common().unexpected()
 	}
 	return a.JSON.join(room), nil
 }
