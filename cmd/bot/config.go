@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,13 +24,13 @@ import (
 // Config is roombot's configuration, read from the environment. The
 // names are the ones DESIGN.md and the README document.
 type Config struct {
-	SlackAppToken secret `envconfig:"SLACK_APP_TOKEN" desc:"app-level token xapp-… (Socket Mode)"`
-	SlackBotToken secret `envconfig:"SLACK_BOT_TOKEN" desc:"bot token xoxb-… (Web API)"`
-	SlackAPIURL   string `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base"`
+	SlackAppToken secret   `envconfig:"SLACK_APP_TOKEN" desc:"app-level token xapp-… (Socket Mode)"`
+	SlackBotToken secret   `envconfig:"SLACK_BOT_TOKEN" desc:"bot token xoxb-… (Web API)"`
+	SlackAPIURL   endpoint `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base"`
 
-	RoomURL string `envconfig:"MESHAGENT_ROOM_URL" default:"wss://api.meshagent.com" desc:"room websocket base"`
-	APIKey  secret `envconfig:"MESHAGENT_API_KEY" desc:"project API key ma-…; a short-lived token is minted per room"`
-	Token   secret `envconfig:"MESHAGENT_TOKEN" desc:"a ready participant token, instead of MESHAGENT_API_KEY"`
+	RoomURL endpoint `envconfig:"MESHAGENT_ROOM_URL" default:"wss://api.meshagent.com" desc:"room websocket base"`
+	APIKey  secret   `envconfig:"MESHAGENT_API_KEY" desc:"project API key ma-…; a short-lived token is minted per room"`
+	Token   secret   `envconfig:"MESHAGENT_TOKEN" desc:"a ready participant token, instead of MESHAGENT_API_KEY"`
 
 	AllowedUsers  string   `envconfig:"ROOMBOT_ALLOWED_USERS" desc:"Slack user (U…/W…) or group (S…) ids that may list and status"`
 	RestartUsers  string   `envconfig:"ROOMBOT_RESTART_USERS" desc:"ids or groups that may also restart"`
@@ -111,6 +114,62 @@ func (secret) MarshalText() ([]byte, error) { return []byte("***"), nil }
 func (s secret) set() bool                  { return s != "" }
 func (s secret) reveal() string             { return string(s) }
 
+// An endpoint is a configured URL. A proxy's basic auth may ride in it, so
+// it prints, logs and marshals with any password masked, as url.Redacted
+// writes it.
+type endpoint string
+
+func (e endpoint) String() string               { return redactURL(string(e)) }
+func (e endpoint) GoString() string             { return strconv.Quote(e.String()) }
+func (e endpoint) LogValue() slog.Value         { return slog.StringValue(e.String()) }
+func (e endpoint) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// Its parts cannot be told apart, so none of it is shown.
+		return "(not a URL)"
+	}
+	return u.Redacted()
+}
+
+// urlProblem says what keeps raw from being a base URL with one of
+// schemes, named by kinds ("an http or https"), in words that quote it
+// with any password masked; "" if nothing.
+func urlProblem(raw, kinds string, schemes ...string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "is not a URL"
+	}
+	shown := strconv.Quote(raw)
+	if _, hasPW := u.User.Password(); hasPW {
+		shown = strconv.Quote(u.Redacted())
+	}
+	switch {
+	case !slices.Contains(schemes, u.Scheme):
+		return fmt.Sprintf("%s is not %s URL", shown, kinds)
+	case u.Host == "":
+		return shown + " has no host"
+	case u.RawQuery != "" || u.Fragment != "":
+		return shown + " must not have a query"
+	}
+	return ""
+}
+
+// roomURLProblem checks a MESHAGENT_ROOM_URL. The room takes a bearer
+// token, so a user or password in the URL is a credential in the wrong
+// place, and one that would reach logs and error messages.
+func roomURLProblem(raw string) string {
+	if p := urlProblem(raw, "a ws, wss, http or https", "ws", "wss", "http", "https"); p != "" {
+		return p
+	}
+	if u, _ := url.Parse(raw); u.User != nil {
+		return strconv.Quote(u.Redacted()) + " must not hold a user or password; " +
+			"the credential goes in MESHAGENT_API_KEY or MESHAGENT_TOKEN"
+	}
+	return ""
+}
+
 // LogValue shows the configuration in logs: secrets say only whether they
 // are set, durations read as durations.
 func (c *Config) LogValue() slog.Value {
@@ -123,8 +182,8 @@ func (c *Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("SLACK_APP_TOKEN", isSet(c.SlackAppToken)),
 		slog.String("SLACK_BOT_TOKEN", isSet(c.SlackBotToken)),
-		slog.String("SLACK_API_URL", c.SlackAPIURL),
-		slog.String("MESHAGENT_ROOM_URL", c.RoomURL),
+		slog.String("SLACK_API_URL", c.SlackAPIURL.String()),
+		slog.String("MESHAGENT_ROOM_URL", c.RoomURL.String()),
 		slog.String("MESHAGENT_API_KEY", isSet(c.APIKey)),
 		slog.String("MESHAGENT_TOKEN", isSet(c.Token)),
 		slog.Any("ROOMBOT_ALLOWED_USERS", c.viewers),
@@ -249,16 +308,19 @@ func (c *Config) checkSlack(add func(string, ...any)) {
 	case !strings.HasPrefix(c.SlackBotToken.reveal(), "xoxb-"):
 		add("SLACK_BOT_TOKEN: not a bot token (it must start with xoxb-)")
 	}
-	if !strings.HasPrefix(c.SlackAPIURL, "https://") && !strings.HasPrefix(c.SlackAPIURL, "http://") {
-		add("SLACK_API_URL: %q is not an http(s) URL", c.SlackAPIURL)
+	if p := urlProblem(string(c.SlackAPIURL), "an http or https", "https", "http"); p != "" {
+		add("SLACK_API_URL: %s", p)
 	}
 	// slack-go appends method names to the base as they are.
-	if !strings.HasSuffix(c.SlackAPIURL, "/") {
+	if !strings.HasSuffix(string(c.SlackAPIURL), "/") {
 		c.SlackAPIURL += "/"
 	}
 }
 
 func (c *Config) checkRoom(add func(string, ...any)) {
+	if p := roomURLProblem(string(c.RoomURL)); p != "" {
+		add("MESHAGENT_ROOM_URL: %s", p)
+	}
 	switch {
 	case c.APIKey.set() && c.Token.set():
 		add("MESHAGENT_API_KEY and MESHAGENT_TOKEN: set only one of them")

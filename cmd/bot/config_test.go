@@ -112,6 +112,13 @@ func TestConfigErrors(t *testing.T) {
 		{"log level", map[string]string{"ROOMBOT_LOG_LEVEL": "loud"}, "ROOMBOT_LOG_LEVEL"},
 		{"log format", map[string]string{"ROOMBOT_LOG_FORMAT": "xml"}, "ROOMBOT_LOG_FORMAT"},
 		{"api url", map[string]string{"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"},
+		{"api url without host", map[string]string{"SLACK_API_URL": "https:///api/"}, `SLACK_API_URL: "https:///api/" has no host`},
+		{"room url scheme", map[string]string{"MESHAGENT_ROOM_URL": "ftp://x"},
+			`MESHAGENT_ROOM_URL: "ftp://x" is not a ws, wss, http or https URL`},
+		{"room url without host", map[string]string{"MESHAGENT_ROOM_URL": "ws://"}, `MESHAGENT_ROOM_URL: "ws://" has no host`},
+		{"room url with query", map[string]string{"MESHAGENT_ROOM_URL": "wss://h/?a=b"}, "MESHAGENT_ROOM_URL: \"wss://h/?a=b\" must not have a query"},
+		{"room url with password", map[string]string{"MESHAGENT_ROOM_URL": "wss://u:pw@h"},
+			"MESHAGENT_ROOM_URL: \"wss://u:xxxxx@h\" must not hold a user or password; the credential goes in MESHAGENT_API_KEY or MESHAGENT_TOKEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +154,8 @@ func TestConfigHidesSecrets(t *testing.T) {
 	setEnv(t, map[string]string{
 		"ROOMBOT_SIGNING_KEY": "signing-key-0123456789",
 		"ROOMBOT_REDIS_URL":   "redis://:redispass@r:6379",
+		// A proxy in front of Slack may take basic auth in its URL.
+		"SLACK_API_URL": "https://u:slackpass@slack.example/api/",
 	})
 	c, err := loadChecked(t)
 	if err != nil {
@@ -159,7 +168,8 @@ func TestConfigHidesSecrets(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "config", c)
 	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "config", c)
 
-	secrets := []string{"secretapp", "secretbot", "secretkey", "signing-key-0123456789", "redispass"}
+	secrets := []string{"secretapp", "secretbot", "secretkey", "signing-key-0123456789",
+		"redispass", "slackpass"}
 	for _, s := range secrets {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("configuration dump shows %q:\n%s", s, out.String())

@@ -152,8 +152,8 @@ func (w *demoWorld) wire(c *Config) {
 	sc := w.slack.Config()
 	c.SlackAppToken = secret(sc.AppToken)
 	c.SlackBotToken = secret(sc.BotToken)
-	c.SlackAPIURL = w.slack.APIURL()
-	c.RoomURL = w.rooms.URL()
+	c.SlackAPIURL = endpoint(w.slack.APIURL())
+	c.RoomURL = endpoint(w.rooms.URL())
 	c.Token = "demo-participant-token" // the simulator takes any token
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,6 +26,12 @@ func runRoom(ctx context.Context, getenv func(string) string, args []string,
 	}
 	// The command line is checked before the credentials, so a mistyped
 	// command is told so whatever the environment holds.
+	if err := roomFlags(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, roomUsage)
+		}
+		return err
+	}
 	verb, rest := args[0], args[1:]
 	var room, name, id string
 	switch verb {
@@ -46,25 +53,60 @@ func runRoom(ctx context.Context, getenv func(string) string, args []string,
 		return err
 	}
 	if verb == "list" {
-		return roomList(ctx, cfg, room, stdout)
+		err = roomList(ctx, cfg, room, stdout)
+	} else {
+		err = roomRestart(ctx, cfg, room, name, id, stdout)
 	}
-	return roomRestart(ctx, cfg, room, name, id, stdout)
+	return hint404(err)
 }
 
-// roomConfig reads the room settings of DESIGN.md from the environment.
+// roomFlags finds a request for help, or a flag other than --id, before
+// anything is taken for a room or service name: no room name starts with
+// a dash that an operator meant.
+func roomFlags(args []string) error {
+	for i, a := range args {
+		switch {
+		case a == "-h" || a == "-help" || a == "--help":
+			return flag.ErrHelp
+		case a == "--id" || a == "-id" || strings.HasPrefix(a, "--id="):
+		case strings.HasPrefix(a, "-") && (i == 0 || !isIDFlag(args[i-1])):
+			return fmt.Errorf("unknown flag %q; %s", a, roomUsage)
+		}
+	}
+	return nil
+}
+
+func isIDFlag(a string) bool { return a == "--id" || a == "-id" }
+
+// hint404 adds where to look to a room's 404: a base URL that points at
+// some other web server answers every room with 404 too.
+func hint404(err error) error {
+	var se *roomclient.StatusError
+	if errors.As(err, &se) && se.Status == 404 {
+		return fmt.Errorf("%w; if it exists, check MESHAGENT_ROOM_URL", err)
+	}
+	return err
+}
+
+// roomConfig reads the room settings of DESIGN.md from the environment
+// and checks them as the bot does at start.
 func roomConfig(getenv func(string) string) (roomclient.Config, error) {
-	cfg := roomclient.Config{
-		URL:    getenv("MESHAGENT_ROOM_URL"),
-		APIKey: getenv("MESHAGENT_API_KEY"),
-		Token:  getenv("MESHAGENT_TOKEN"),
+	c := Config{
+		RoomURL: endpoint(getenv("MESHAGENT_ROOM_URL")),
+		APIKey:  secret(getenv("MESHAGENT_API_KEY")),
+		Token:   secret(getenv("MESHAGENT_TOKEN")),
 	}
-	switch {
-	case cfg.APIKey == "" && cfg.Token == "":
-		return cfg, errors.New("set MESHAGENT_API_KEY or MESHAGENT_TOKEN")
-	case cfg.APIKey != "" && cfg.Token != "":
-		return cfg, errors.New("set only one of MESHAGENT_API_KEY and MESHAGENT_TOKEN")
+	if c.RoomURL == "" {
+		c.RoomURL = roomclient.DefaultURL
 	}
-	return cfg, nil
+	var problems []string
+	c.checkRoom(func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) })
+	if len(problems) > 0 {
+		// One line, as every error of this command is.
+		return roomclient.Config{}, errors.New(strings.Join(problems, "; "))
+	}
+	return roomclient.Config{URL: string(c.RoomURL), APIKey: c.APIKey.reveal(),
+		Token: c.Token.reveal()}, nil
 }
 
 // restartArgs reads "ROOM SERVICE" or "ROOM --id ID", flags anywhere.

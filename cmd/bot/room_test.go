@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -109,8 +111,18 @@ func TestRoomErrors(t *testing.T) {
 		{"both credentials", map[string]string{"MESHAGENT_API_KEY": "ma-x", "MESHAGENT_TOKEN": "t"},
 			[]string{"list", "lobby"}, "only one"},
 		{"bad key", map[string]string{"MESHAGENT_API_KEY": "sk-nope"}, []string{"list", "lobby"},
-			"invalid API key"},
-		{"unknown room", nil, []string{"list", "nowhere"}, "not found (HTTP 404)"},
+			"MESHAGENT_API_KEY: not a project API key"},
+		{"short key", map[string]string{"MESHAGENT_API_KEY": "ma-abc"}, []string{"list", "lobby"},
+			"MESHAGENT_API_KEY: invalid API key"},
+		{"room url scheme", map[string]string{"MESHAGENT_TOKEN": "t", "MESHAGENT_ROOM_URL": "ftp://x"},
+			[]string{"list", "lobby"}, `MESHAGENT_ROOM_URL: "ftp://x" is not a ws, wss, http or https URL`},
+		{"room url with password", map[string]string{"MESHAGENT_TOKEN": "t",
+			"MESHAGENT_ROOM_URL": "ws://u:hunter2@127.0.0.1:1"}, []string{"list", "lobby"},
+			"MESHAGENT_ROOM_URL: \"ws://u:xxxxx@127.0.0.1:1\" must not hold a user or password"},
+		// A web server that is no room answers 404 too.
+		{"unknown room", nil, []string{"list", "nowhere"},
+			`room "nowhere" not found (HTTP 404); if it exists, check MESHAGENT_ROOM_URL`},
+		{"flag as room", nil, []string{"list", "-x"}, `unknown flag "-x"`},
 		{"unknown service", nil, []string{"restart", "lobby", "nope"}, `no service named "nope"`},
 		{"usage", nil, []string{"list"}, "usage:"},
 		{"unknown verb", nil, []string{"describe", "lobby"}, "unknown room command"},
@@ -122,7 +134,9 @@ func TestRoomErrors(t *testing.T) {
 			if e == nil {
 				e = map[string]string{"MESHAGENT_TOKEN": "t"}
 			}
-			e["MESHAGENT_ROOM_URL"] = srv.URL()
+			if _, ok := e["MESHAGENT_ROOM_URL"]; !ok {
+				e["MESHAGENT_ROOM_URL"] = srv.URL()
+			}
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"room"}, tt.args...)
 			err := run(context.Background(), env(e), args, strings.NewReader(""), &stdout, &stderr)
@@ -130,6 +144,18 @@ func TestRoomErrors(t *testing.T) {
 				t.Errorf("bot room %v = %v, want one line containing %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestRoomHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"list", "-help"}, {"restart", "lobby", "--help"}} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), env(nil), append([]string{"room"}, args...),
+			strings.NewReader(""), &stdout, &stderr)
+		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stdout.String(), "usage: bot room list ROOM") {
+			t.Errorf("bot room %v = %v, stdout %q; want the usage on stdout and ErrHelp (exit 0)",
+				args, err, stdout.String())
+		}
 	}
 }
 

@@ -42,11 +42,11 @@ type serveOptions struct {
 func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) error {
 	api := slack.New(c.SlackBotToken.reveal(),
 		slack.OptionAppLevelToken(c.SlackAppToken.reveal()),
-		slack.OptionAPIURL(c.SlackAPIURL),
+		slack.OptionAPIURL(string(c.SlackAPIURL)),
 		slack.OptionHTTPClient(bot.HTTPClient()))
 
 	rooms, err := roomclient.New(roomclient.Config{
-		URL: c.RoomURL, Token: c.Token.reveal(), APIKey: c.APIKey.reveal(),
+		URL: string(c.RoomURL), Token: c.Token.reveal(), APIKey: c.APIKey.reveal(),
 		Logger: log.With("component", "roomclient"),
 	})
 	if err != nil {
