@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -98,7 +97,9 @@ func (l *lines) waitFor(ctx context.Context, sub string) error {
 	}
 }
 
-// startBot runs the bot binary with exactly env (plus PATH and HOME).
+// startBot runs the bot binary with exactly env (plus PATH and HOME). Its
+// standard output and error are read as one stream of lines, so a test
+// looking at what the bot printed sees both.
 func startBot(t *testing.T, env map[string]string) *proc {
 	t.Helper()
 	cmd := exec.Command(botBinary(t))
@@ -106,19 +107,23 @@ func startBot(t *testing.T, env map[string]string) *proc {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	stderr, err := cmd.StderrPipe()
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Start()
+	w.Close() // the child holds its own copy; ours would keep r from ending
+	if err != nil {
+		r.Close()
 		t.Fatal(err)
 	}
 	p := &proc{t: t, cmd: cmd, out: &lines{more: make(chan struct{})}, done: make(chan error, 1)}
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		sc := bufio.NewScanner(stderr)
+		defer r.Close()
+		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			p.out.add(sc.Text())
@@ -271,14 +276,37 @@ func TestProcessSIGTERMDuringRestart(t *testing.T) {
 	}
 }
 
-// TestProcessLogsCarryNoSecrets runs a whole session at debug level and
-// looks for every token and key in everything the process printed.
+// TestProcessLogsCarryNoSecrets runs a whole session at debug level, with
+// each kind of room credential, and looks for every token and key in
+// everything the process printed.
 func TestProcessLogsCarryNoSecrets(t *testing.T) {
-	const secret = "room-secret-0123456789"
-	w := newWorld(t, roomtest.WithSecret(secret))
-	key := roomtest.APIKey(secret)
-	delete(w.env, "MESHAGENT_TOKEN")
-	w.env["MESHAGENT_API_KEY"] = key
+	const roomSecret = "room-secret-0123456789"
+	key := roomtest.APIKey(roomSecret)
+	keySecret := key[strings.Index(key[3:], "-")+4:]
+	keySecret = keySecret[strings.Index(keySecret, "-")+1:]
+
+	t.Run("api key", func(t *testing.T) {
+		w := newWorld(t, roomtest.WithSecret(roomSecret))
+		delete(w.env, "MESHAGENT_TOKEN")
+		w.env["MESHAGENT_API_KEY"] = key
+		out := secretSession(t, w)
+		wantNoSecrets(t, out, w.env, map[string]string{"the API key's secret": keySecret})
+		if strings.Contains(out, "eyJ") {
+			t.Error("the log shows something that looks like a JWT")
+		}
+	})
+	t.Run("participant token", func(t *testing.T) {
+		w := newWorld(t)
+		w.env["MESHAGENT_TOKEN"] = "participant-token-0123456789"
+		out := secretSession(t, w)
+		wantNoSecrets(t, out, w.env, nil)
+	})
+}
+
+// secretSession runs list, a refusal and a restart through a bot process
+// at debug level, stops it, and returns all it printed.
+func secretSession(t *testing.T, w *world) string {
+	t.Helper()
 	w.env["ROOMBOT_SIGNING_KEY"] = "signing-key-0123456789"
 	w.env["ROOMBOT_LOG_LEVEL"] = "debug"
 	w.env["ROOMBOT_ALLOWED_USERS"] = "U0VERA001"
@@ -310,19 +338,23 @@ func TestProcessLogsCarryNoSecrets(t *testing.T) {
 	if !strings.Contains(out, `"level":"DEBUG"`) || !strings.Contains(out, `"msg":"audit"`) {
 		t.Fatalf("expected debug and audit lines in the output:\n%s", out)
 	}
-	keySecret := key[strings.Index(key[3:], "-")+4:]
-	keySecret = keySecret[strings.Index(keySecret, "-")+1:]
-	for name, s := range map[string]string{
-		"SLACK_APP_TOKEN": w.env["SLACK_APP_TOKEN"], "SLACK_BOT_TOKEN": w.env["SLACK_BOT_TOKEN"],
-		"MESHAGENT_API_KEY": key, "the API key's secret": keySecret,
-		"ROOMBOT_SIGNING_KEY": w.env["ROOMBOT_SIGNING_KEY"],
-	} {
-		if strings.Contains(out, s) {
+	return out
+}
+
+// wantNoSecrets fails for every secret variable of env, and every one of
+// more, that out shows.
+func wantNoSecrets(t *testing.T, out string, env, more map[string]string) {
+	t.Helper()
+	for _, name := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "MESHAGENT_API_KEY",
+		"MESHAGENT_TOKEN", "ROOMBOT_SIGNING_KEY"} {
+		if s := env[name]; s != "" && strings.Contains(out, s) {
 			t.Errorf("the log shows %s", name)
 		}
 	}
-	if strings.Contains(out, "eyJ") {
-		t.Error("the log shows something that looks like a JWT")
+	for name, s := range more {
+		if strings.Contains(out, s) {
+			t.Errorf("the log shows %s", name)
+		}
 	}
 }
 
