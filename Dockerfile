@@ -1,8 +1,8 @@
-# syntax=docker/dockerfile:1
-#
 # roombot image: a static Go binary on distroless, running as non-root.
 # Needs BuildKit (the default builder since Docker Engine 23) for the
-# cache mount and the platform arguments below.
+# cache mount and the platform arguments below; its built-in Dockerfile
+# frontend has both, so no "# syntax=" line sends the build to Docker Hub
+# for a frontend image.
 #
 #   docker build -t roombot:dev .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/roombot:TAG --push .

@@ -4,13 +4,12 @@
 // that never drops every Socket Mode connection, probes on the right paths
 // and port, non-root pods, tokens only in the Secret, and variable names the
 // bot actually reads.
-//
-// No YAML library is available to the module, so yamlDocs below reads the
-// block-style subset these files use and fails loudly on anything else.
 package deploy_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const (
@@ -27,8 +28,10 @@ const (
 	slackMaxConn = 10 // Socket Mode connections Slack allows per app
 
 	// After the drain the bot still posts "outcome unknown" for what did
-	// not finish and closes both websockets before exiting.
-	afterDrain = 10 * time.Second
+	// not finish (it waits up to 10 s for that: bot.settle), closes both
+	// websockets, and gives the HTTP server up to 5 s to shut down
+	// (cmd/bot serveHTTP); 20 s covers the three with room to spare.
+	afterDrain = 20 * time.Second
 )
 
 // designEnv are the variables DESIGN.md documents; the binary must read
@@ -388,6 +391,16 @@ func TestRedis(t *testing.T) {
 		}
 	}
 
+	// A password among the arguments shows in /proc/PID/cmdline, to
+	// anyone on the node who can list processes.
+	for _, c := range listAt(d, "spec", "template", "spec", "containers") {
+		argv := fmt.Sprint(listAt(c, "command"), listAt(c, "args"))
+		if strings.Contains(argv, "$(REDIS_PASSWORD)") {
+			t.Errorf("container %s puts $(REDIS_PASSWORD) on its command line: %s",
+				str(c, "name"), argv)
+		}
+	}
+
 	ports := listAt(svc, "spec", "ports")
 	if len(ports) != 1 {
 		t.Fatalf("redis Service has %d ports, want 1", len(ports))
@@ -729,254 +742,47 @@ func listAt(v any, path ...string) []any {
 	return l
 }
 
-// --- a reader for block-style YAML ----------------------------------------
+// --- reading YAML ----------------------------------------------------------
 
-// yamlLine is one line with content: its comment stripped, its indent
-// counted in spaces.
-type yamlLine struct {
-	num    int
-	indent int
-	text   string
-}
-
+// loadYAML reads every document of a YAML file. Scalars become strings, as
+// the manifests' readers (kubectl, Slack) would print them, so the checks
+// above compare text whatever type YAML gave a value.
 func loadYAML(t *testing.T, path string) []any {
 	t.Helper()
-	docs, err := yamlDocs(readFile(t, path))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return docs
-}
-
-// yamlDocs parses the YAML subset used here: block mappings and sequences,
-// plain and quoted scalars, flow sequences of scalars, comments and "---".
-// Values become map[string]any, []any or string. Anything else (block
-// scalars, anchors, tags, flow mappings) is an error, so an edit that
-// strays outside the subset fails the test instead of being misread.
-func yamlDocs(src string) ([]any, error) {
+	dec := yaml.NewDecoder(strings.NewReader(readFile(t, path)))
 	var docs []any
-	var lines []yamlLine
-	flush := func() error {
-		if len(lines) == 0 {
-			return nil
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return docs
 		}
-		p := &yamlParser{lines: lines}
-		v, err := p.block()
-		if err == nil && p.pos < len(p.lines) {
-			err = p.errorf("unexpected indentation")
-		}
-		docs = append(docs, v)
-		lines = nil
-		return err
-	}
-
-	for i, raw := range strings.Split(src, "\n") {
-		body := strings.TrimLeft(raw, " ")
-		if strings.HasPrefix(body, "\t") {
-			return nil, fmt.Errorf("line %d: tab indentation", i+1)
-		}
-		text := stripComment(body)
-		switch {
-		case text == "":
-		case text == "---" && body == raw:
-			if err := flush(); err != nil {
-				return nil, err
-			}
-		default:
-			lines = append(lines, yamlLine{i + 1, len(raw) - len(body), text})
-		}
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return docs, nil
-}
-
-// stripComment drops a # comment that starts the line or follows a space,
-// as YAML requires, unless it is inside a quoted scalar. A quote opens a
-// scalar only where one can start, so "it's" in plain text is no quote.
-func stripComment(s string) string {
-	var quote rune
-	for i, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			}
-		case (r == '"' || r == '\'') && opensScalar(s, i):
-			quote = r
-		case r == '#' && (i == 0 || s[i-1] == ' '):
-			return strings.TrimRight(s[:i], " ")
-		}
-	}
-	return strings.TrimRight(s, " ")
-}
-
-func opensScalar(s string, i int) bool {
-	return i == 0 || strings.ContainsRune(" [,", rune(s[i-1]))
-}
-
-type yamlParser struct {
-	lines []yamlLine
-	pos   int
-}
-
-func (p *yamlParser) errorf(format string, args ...any) error {
-	l := p.lines[min(p.pos, len(p.lines)-1)]
-	return fmt.Errorf("line %d: %s", l.num, fmt.Sprintf(format, args...))
-}
-
-func (p *yamlParser) block() (any, error) {
-	l := p.lines[p.pos]
-	if isItem(l.text) {
-		return p.sequence(l.indent)
-	}
-	return p.mapping(l.indent)
-}
-
-func (p *yamlParser) mapping(indent int) (map[string]any, error) {
-	m := map[string]any{}
-	for p.pos < len(p.lines) {
-		l := p.lines[p.pos]
-		if l.indent < indent {
-			break
-		}
-		if l.indent > indent || isItem(l.text) {
-			return nil, p.errorf("unexpected indentation")
-		}
-		key, rest, ok := splitKey(l.text)
-		if !ok {
-			return nil, p.errorf("want key: value, got %q", l.text)
-		}
-		if _, dup := m[key]; dup {
-			return nil, p.errorf("duplicate key %q", key)
-		}
-		p.pos++
-		v, err := p.value(indent, rest)
 		if err != nil {
-			return nil, err
+			t.Fatalf("%s: %v", path, err)
 		}
-		m[key] = v
+		if v != nil {
+			docs = append(docs, textual(v))
+		}
 	}
-	return m, nil
 }
 
-// value parses what follows "key:": the rest of its line, or the block
-// below it (a sequence may sit at the key's own indent).
-func (p *yamlParser) value(indent int, rest string) (any, error) {
-	if rest != "" {
-		return p.scalar(rest)
-	}
-	if p.pos == len(p.lines) {
-		return "", nil
-	}
-	next := p.lines[p.pos]
-	if next.indent > indent || (next.indent == indent && isItem(next.text)) {
-		return p.block()
-	}
-	return "", nil
-}
-
-func (p *yamlParser) sequence(indent int) ([]any, error) {
-	s := []any{}
-	for p.pos < len(p.lines) {
-		l := p.lines[p.pos]
-		if l.indent < indent || (l.indent == indent && !isItem(l.text)) {
-			break
+func textual(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = textual(x)
 		}
-		if l.indent > indent {
-			return nil, p.errorf("unexpected indentation")
+		return v
+	case []any:
+		for i, x := range v {
+			v[i] = textual(x)
 		}
-		body := strings.TrimLeft(l.text[1:], " ")
-		if _, _, ok := splitKey(body); ok {
-			// A mapping opening on the item's line: reread the line as
-			// its first key, at the column where that key starts.
-			col := indent + len(l.text) - len(body)
-			p.lines[p.pos] = yamlLine{l.num, col, body}
-			m, err := p.mapping(col)
-			if err != nil {
-				return nil, err
-			}
-			s = append(s, m)
-			continue
-		}
-		p.pos++
-		v, err := p.value(indent, body)
-		if err != nil {
-			return nil, err
-		}
-		s = append(s, v)
+		return v
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		return fmt.Sprint(v)
 	}
-	return s, nil
-}
-
-func (p *yamlParser) scalar(s string) (any, error) {
-	switch {
-	case s[0] == '"':
-		v, err := strconv.Unquote(s)
-		if err != nil {
-			return nil, p.errorf("bad double-quoted string %s", s)
-		}
-		return v, nil
-	case s[0] == '\'':
-		if len(s) < 2 || !strings.HasSuffix(s, "'") {
-			return nil, p.errorf("bad single-quoted string %s", s)
-		}
-		return strings.ReplaceAll(s[1:len(s)-1], "''", "'"), nil
-	case s[0] == '[' && strings.HasSuffix(s, "]"):
-		return p.flowSequence(s[1 : len(s)-1])
-	case s == "{}":
-		return map[string]any{}, nil
-	case strings.ContainsRune("|>&*!{[%@`", rune(s[0])):
-		return nil, p.errorf("unsupported YAML %q", s)
-	}
-	return s, nil
-}
-
-func (p *yamlParser) flowSequence(s string) ([]any, error) {
-	items := []any{}
-	if strings.TrimSpace(s) == "" {
-		return items, nil
-	}
-	if strings.ContainsAny(s, "[]{}") {
-		return nil, p.errorf("nested flow collection")
-	}
-	for _, f := range strings.Split(s, ",") {
-		v, err := p.scalar(strings.TrimSpace(f))
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, v)
-	}
-	return items, nil
-}
-
-func isItem(text string) bool {
-	return text == "-" || strings.HasPrefix(text, "- ")
-}
-
-// splitKey splits "key: rest" or "key:"; a quoted key keeps its quotes off.
-func splitKey(text string) (key, rest string, ok bool) {
-	if text == "" || strings.ContainsRune(`[{"'|>-`, rune(text[0])) &&
-		!isQuotedKey(text) {
-		return "", "", false
-	}
-	i := strings.Index(text, ": ")
-	if i < 0 {
-		if !strings.HasSuffix(text, ":") {
-			return "", "", false
-		}
-		i = len(text) - 1
-	}
-	key = strings.Trim(text[:i], `"'`)
-	return key, strings.TrimSpace(text[i+1:]), key != ""
-}
-
-func isQuotedKey(text string) bool {
-	q := text[0]
-	if q != '"' && q != '\'' {
-		return false
-	}
-	end := strings.IndexByte(text[1:], q)
-	return end >= 0 && strings.HasPrefix(text[end+2:], ":")
 }
