@@ -65,6 +65,7 @@ type session struct {
 	id    string
 	out   chan outMsg
 	done  chan struct{} // closed when the reader stops
+	dead  chan struct{} // closed when the writer stops
 	wg    sync.WaitGroup
 
 	// Only the handler goroutine touches these.
@@ -86,7 +87,7 @@ type outMsg struct {
 
 func (s *Server) serveSession(rm *roomState, ws *websocket.Conn, g grant) {
 	ss := &session{s: s, rm: rm, ws: ws, grant: g,
-		out: make(chan outMsg), done: make(chan struct{})}
+		out: make(chan outMsg), done: make(chan struct{}), dead: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
 		// Close has already dropped the sessions it knew of.
@@ -213,15 +214,22 @@ func (ss *session) pack(header []byte) []byte {
 	return wire.Pack(header, nil)
 }
 
+// send hands m to the writer, or drops it once nobody will write it.
+// The writer stops on a failed write while the handler, which may have
+// more of an answer to send, goes on until its next read fails: waiting
+// on done alone, that handler would wait for itself.
 func (ss *session) send(m outMsg) {
 	select {
 	case ss.out <- m:
+	case <-ss.dead:
 	case <-ss.done:
+	case <-ss.s.quit:
 	}
 }
 
 func (ss *session) writeLoop() {
 	defer ss.wg.Done()
+	defer close(ss.dead)
 	pings, stop := tick(ss.s.pingGap)
 	defer stop()
 	for {
