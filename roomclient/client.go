@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -53,6 +54,10 @@ type Config struct {
 	Logger *slog.Logger
 
 	now func() time.Time // the clock for token expiry; tests replace it
+
+	// dial opens the connection under the websocket, when tests replace
+	// the network; nil dials TCP.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // maxRetryDelay caps the dial backoff. It is short next to the SDKs' 30s

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/roomops/roombot/roomclient/internal/wire"
 	"github.com/roomops/roombot/roomclient/roomtest"
 )
 
@@ -374,4 +377,49 @@ func TestDeadlineCarriesDialError(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &se) || se.Status != 503 {
 		t.Fatalf("List past its deadline = %v, want DeadlineExceeded carrying HTTP 503", err)
 	}
+}
+
+// TestConnectedMustBeInit: only a connected message of type init makes a
+// room ready (protocol §2.5); one of another type is ignored.
+func TestConnectedMustBeInit(t *testing.T) {
+	const joined = `{"type":"participant_joined","participantId":"p-9","attributes":{}}`
+	t.Run("other types ignored", func(t *testing.T) {
+		room := newScriptRoom(t, func(ws *websocket.Conn, _ <-chan struct{}) {
+			sendMsg(ws, 1, wire.TypeRoomReady, roomReady)
+			sendMsg(ws, 2, wire.TypeConnected, joined)
+			sendMsg(ws, 3, wire.TypeConnected, initialized)
+			serveEmptyLists(ws)
+		})
+		c := newScriptClient(t, room.config())
+		if _, err := c.List(testCtx(t), "r"); err != nil {
+			t.Fatalf("List after a participant_joined and an init: %v", err)
+		}
+	})
+	t.Run("no init, not ready", func(t *testing.T) {
+		// A client that took the first connected for init sends its call
+		// and sees the close as a lost connection.
+		room := newScriptRoom(t, func(ws *websocket.Conn, _ <-chan struct{}) {
+			sendMsg(ws, 1, wire.TypeRoomReady, roomReady)
+			sendMsg(ws, 2, wire.TypeConnected, joined)
+			ws.WriteMessage(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			ws.ReadMessage() // until the client has gone
+		})
+		c := newScriptClient(t, room.config())
+		_, err := c.List(testCtx(t), "r")
+		if errors.Is(err, ErrDisconnected) || err == nil ||
+			!strings.Contains(err.Error(), "before the room became ready") {
+			t.Errorf("List = %v, want closed before the room became ready", err)
+		}
+	})
+}
+
+func newScriptClient(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -499,7 +500,7 @@ func (c *Client) dialOnce(ctx context.Context, room string, log *slog.Logger) (*
 	hdr := http.Header{"Authorization": {"Bearer " + tok}}
 	// TODO(roomclient): offer permessage-deflate, as the SDKs do; list
 	// answers are JSON and would shrink well.
-	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment}
+	dialer := websocket.Dialer{Proxy: http.ProxyFromEnvironment, NetDialContext: c.cfg.dial}
 	u := c.base + "/rooms/" + url.PathEscape(room)
 	ws, resp, err := dialer.DialContext(ctx, u, hdr)
 	if err != nil {
@@ -535,8 +536,8 @@ func dialError(room string, resp *http.Response, err error) error {
 	return se
 }
 
-// handshake reads until the room has sent both room_ready and connected,
-// in either order, ignoring room.status and anything else.
+// handshake reads until the room has sent both room_ready and connected
+// of type init, in either order, ignoring room.status and anything else.
 func (cn *conn) handshake(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		cn.ws.SetReadDeadline(dl)
@@ -558,11 +559,25 @@ func (cn *conn) handshake(ctx context.Context) error {
 		}
 		if done {
 			ready = ready || msg.Type == wire.TypeRoomReady
-			connected = connected || msg.Type == wire.TypeConnected
+			connected = connected || msg.Type == wire.TypeConnected && isInit(msg.Body)
 		}
 	}
 	cn.ws.SetReadDeadline(time.Time{})
 	return nil
+}
+
+// isInit reports whether a connected message is the one that says this
+// participant has joined: the SDKs ignore connected messages of any other
+// type, so a room may send them before or after.
+func isInit(body []byte) bool {
+	header, _, err := wire.Unpack(body)
+	if err != nil {
+		return false
+	}
+	var h struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(header, &h) == nil && h.Type == "init"
 }
 
 // notReady classifies an end before ready: a 1013 close or an abnormal
