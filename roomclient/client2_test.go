@@ -423,3 +423,49 @@ func newScriptClient(t *testing.T, cfg Config) *Client {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// TestCloseCutsAStuckWrite: a room that stops reading holds the writer in
+// the middle of a call. Close must not wait out the write timeout for a
+// write that will never finish, and the call must fail with ErrClosed.
+func TestCloseCutsAStuckWrite(t *testing.T) {
+	inCall := make(chan struct{})
+	room := newPipedRoom(t, func(ws *websocket.Conn, done <-chan struct{}) {
+		if handshake(ws) != nil {
+			return
+		}
+		// The call's header frame; its data frame is never read.
+		if _, _, err := ws.NextReader(); err == nil {
+			close(inCall)
+		}
+		<-done
+	})
+	c := newScriptClient(t, room.config())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Restart(testCtx(t), "r", "svc-1") }()
+	select {
+	case <-inCall:
+	case <-time.After(patience):
+		t.Fatal("the call never reached the room")
+	}
+
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	// Well inside writeTimeout, which Close used to wait out.
+	guard := time.After(2 * time.Second)
+	select {
+	case <-closed:
+	case <-guard:
+		t.Fatal("Close waited for a write the room does not read")
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("Restart = %v, want ErrClosed", err)
+		}
+	case <-guard:
+		t.Fatal("the call in flight did not fail when the client closed")
+	}
+}

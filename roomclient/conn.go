@@ -3,6 +3,7 @@ package roomclient
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -46,11 +47,12 @@ type conn struct {
 	users    int
 	lastUsed time.Time
 
-	// mu guards nextID, pending and dead.
+	// mu guards nextID, pending, dead and writing.
 	mu      sync.Mutex
 	nextID  uint64
 	pending map[uint64]*call
 	dead    error
+	writing bool // the writer is writing a message or a ping
 }
 
 // A call is one request in flight.
@@ -73,7 +75,7 @@ func newToolCallID() string {
 }
 
 // stop ends the connection once: every pending call fails with err, and
-// the writer closes the websocket.
+// the writer closes the websocket. A write in progress is cut short.
 func (cn *conn) stop(err error) {
 	cn.once.Do(func() {
 		// Out of the pool first: a failed caller that calls again at once
@@ -83,6 +85,9 @@ func (cn *conn) stop(err error) {
 		cn.dead = err
 		pending := cn.pending
 		cn.pending = nil
+		if cn.writing {
+			cn.cutLocked()
+		}
 		cn.mu.Unlock()
 		for _, cl := range pending {
 			cl.res <- result{err: err}
@@ -90,6 +95,39 @@ func (cn *conn) stop(err error) {
 		close(cn.quit)
 		cn.log.Debug("room connection closed", "err", err)
 	})
+}
+
+// cutLocked ends the write in progress at once. A room that stopped
+// reading would otherwise hold the writer, and Close, for writeTimeout.
+// A deadline set now would not do: gorilla/websocket sets the socket's
+// deadline again before each frame, and a message is many frames. So the
+// socket itself is closed; the writer was not going to send a close frame
+// in the middle of a message anyway. Under TLS it is the connection below
+// that is closed, as tls.Conn.Close would first try to write an alert.
+func (cn *conn) cutLocked() {
+	nc := cn.ws.NetConn()
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	nc.Close()
+}
+
+// startWrite marks the writer busy, so that stop cuts what it writes. It
+// reports false when the connection is already dead.
+func (cn *conn) startWrite() bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.dead != nil {
+		return false
+	}
+	cn.writing = true
+	return true
+}
+
+func (cn *conn) endWrite() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	cn.writing = false
 }
 
 func (cn *conn) deadErr() error {
@@ -161,11 +199,13 @@ func (cn *conn) writeLoop() {
 		select {
 		case cl := <-cn.out:
 			if cn.register(cl) {
-				cn.check(cn.send(cl))
+				cn.write(func() error { return cn.send(cl) })
 			}
 		case <-pings:
-			deadline := time.Now().Add(writeTimeout)
-			cn.check(cn.ws.WriteControl(websocket.PingMessage, nil, deadline))
+			cn.write(func() error {
+				deadline := time.Now().Add(writeTimeout)
+				return cn.ws.WriteControl(websocket.PingMessage, nil, deadline)
+			})
 		case <-idleC:
 			left, expired := cn.c.expire(cn)
 			if expired {
@@ -188,8 +228,14 @@ func ticker(d time.Duration) (<-chan time.Time, func()) {
 	return t.C, t.Stop
 }
 
-// check stops the connection on a write error.
-func (cn *conn) check(err error) {
+// write runs f, a write that stop may cut short, and stops the
+// connection when it fails.
+func (cn *conn) write(f func() error) {
+	if !cn.startWrite() {
+		return
+	}
+	err := f()
+	cn.endWrite()
 	if err != nil {
 		cn.stop(disconnected(err))
 	}
