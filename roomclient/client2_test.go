@@ -2,6 +2,7 @@ package roomclient
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -467,5 +468,30 @@ func TestCloseCutsAStuckWrite(t *testing.T) {
 		}
 	case <-guard:
 		t.Fatal("the call in flight did not fail when the client closed")
+	}
+}
+
+// TestFrameOverReadLimit: a room that announces a frame longer than any
+// message could need loses the connection at once, rather than have the
+// client wait for, or drain, what it would refuse anyway.
+func TestFrameOverReadLimit(t *testing.T) {
+	room := newScriptRoom(t, func(ws *websocket.Conn, done <-chan struct{}) {
+		if handshake(ws) != nil {
+			return
+		}
+		// Once a call is in flight, so that it is the call that fails.
+		if _, _, err := ws.NextReader(); err != nil {
+			return
+		}
+		// A binary frame's header with a 64-bit length, and nothing else.
+		hdr := []byte{0x82, 127, 0, 0, 0, 0, 0, 0, 0, 0}
+		binary.BigEndian.PutUint64(hdr[2:], wire.MaxFrame+1)
+		ws.NetConn().Write(hdr)
+		<-done
+	})
+	c := newScriptClient(t, room.config())
+	_, err := c.List(testCtx(t), "r")
+	if !errors.Is(err, ErrDisconnected) || !strings.Contains(err.Error(), "read limit") {
+		t.Errorf("List = %v, want ErrDisconnected at the read limit", err)
 	}
 }

@@ -552,6 +552,7 @@ func (c *Client) dialOnce(ctx context.Context, room string, log *slog.Logger) (*
 	if err != nil {
 		return nil, dialError(room, resp, err)
 	}
+	ws.SetReadLimit(wire.MaxFrame)
 	cn := &conn{
 		c:       c,
 		room:    room,

@@ -19,6 +19,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
+
+	"github.com/roomops/roombot/roomclient/internal/wire"
 )
 
 // A Server is a MeshAgent room simulator on a loopback address. It speaks
@@ -247,6 +249,9 @@ func (s *Server) serveRoom(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	// Frames are read whole: without a limit, one that announced any
+	// length would be allocated.
+	ws.SetReadLimit(wire.MaxFrame)
 	s.serveSession(rm, ws, grant)
 }
 

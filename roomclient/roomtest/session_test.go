@@ -2,9 +2,14 @@ package roomtest
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/roomops/roombot/roomclient/internal/wire"
 )
 
 // TestSessionEndsAfterItsWriterFails drops a session while its handler
@@ -56,5 +61,27 @@ func TestSessionEndsAfterItsWriterFails(t *testing.T) {
 	case <-closed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Server.Close hung on a session whose writer had failed")
+	}
+}
+
+// TestFrameOverReadLimit: a client that announces a frame longer than
+// any message could need is closed with 1009, not read until it ends.
+func TestFrameOverReadLimit(t *testing.T) {
+	s := demoServer(t)
+	r, _, err := dialRaw(t, s, "lobby", bearer("t"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.handshake()
+	// A masked binary frame's header with a 64-bit length, then its mask.
+	hdr := []byte{0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}
+	binary.BigEndian.PutUint64(hdr[2:10], wire.MaxFrame+1)
+	if _, err := r.ws.NetConn().Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	r.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err = r.ws.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+		t.Errorf("reading after an oversized frame: %v, want a 1009 close", err)
 	}
 }

@@ -26,6 +26,20 @@ const (
 // message cannot make a receiver allocate without limit.
 const DefaultMaxBody = 64 << 20
 
+// MaxType bounds the message type of a header frame, which carries
+// nothing else: a message's JSON header travels in its data frames. The
+// longest type the protocol names, room.tool_call_response_chunk, has 29
+// bytes; 1 KiB leaves room for types of later rooms, and keeps a header
+// frame from making a receiver hold more than that.
+const MaxType = 1024
+
+// MaxFrame is the largest frame a receiver with the default MaxBody needs
+// to read whole: a data frame carrying a body of DefaultMaxBody, which the
+// protocol allows, as receivers must take any chunk size. A websocket read
+// limit of MaxFrame ends a connection whose peer sends a frame no message
+// could need.
+const MaxFrame = dataPrefix + DefaultMaxBody
+
 // Message types this project sends or reads.
 const (
 	TypeInvokeTool = "room.invoke_tool"
@@ -94,7 +108,7 @@ var (
 	ErrBadIndex    = errors.New("wire: data frame out of sequence")
 	ErrIDMismatch  = errors.New("wire: data frame id differs from its header")
 	ErrInterrupted = errors.New("wire: header frame interrupted a partial message")
-	ErrTooLarge    = errors.New("wire: message body too large")
+	ErrTooLarge    = errors.New("wire: message body or type too large")
 )
 
 // An Assembler rebuilds messages from frames, one message at a time, as
@@ -140,6 +154,10 @@ func (a *Assembler) header(id uint64, frame []byte) (Message, bool, error) {
 	if len(frame) < headerPrefix {
 		a.reset()
 		return Message{}, false, ErrShortFrame
+	}
+	if len(frame)-headerPrefix > MaxType {
+		a.reset()
+		return Message{}, false, ErrTooLarge
 	}
 	var err error
 	if a.next != 0 {
@@ -240,13 +258,24 @@ func (a *Assembler) ReadFrame(r io.Reader) (Message, bool, error) {
 		return Message{}, false, err
 	}
 	if binary.BigEndian.Uint32(p[8:12]) == 0 {
-		rest, err := io.ReadAll(r)
-		if err != nil {
-			return Message{}, false, err
-		}
-		return a.Feed(append(p[:dataPrefix], rest...))
+		return a.readHeader(p[:dataPrefix], r)
 	}
 	return a.readData(p[:dataPrefix], r)
+}
+
+// readHeader reads the rest of a header frame, no more than a count and
+// a type of MaxType could fill, and drains a longer one.
+func (a *Assembler) readHeader(p []byte, r io.Reader) (Message, bool, error) {
+	const most = headerPrefix - dataPrefix + MaxType
+	rest, err := io.ReadAll(io.LimitReader(r, most+1))
+	if err != nil {
+		return Message{}, false, err
+	}
+	if len(rest) > most {
+		a.reset()
+		return Message{}, false, drain(r, ErrTooLarge)
+	}
+	return a.Feed(append(p, rest...))
 }
 
 func (a *Assembler) readData(p []byte, r io.Reader) (Message, bool, error) {

@@ -2,7 +2,10 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"io"
+	"runtime"
 	"testing"
 )
 
@@ -227,4 +230,81 @@ func TestReadFrameGrowthStopsAtMaxBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// headerFrame is a header frame of id announcing n data frames, with a
+// type of size bytes.
+func headerFrame(id uint64, n uint32, size int) []byte {
+	f := Encode(id, string(bytes.Repeat([]byte("t"), size)), nil, 0)[0]
+	binary.BigEndian.PutUint32(f[12:16], n)
+	return f
+}
+
+// TestTypeBound: a header frame carries nothing but the message type, so
+// one with a type longer than MaxType is dropped, by Feed and ReadFrame
+// alike, and the next message still comes through.
+func TestTypeBound(t *testing.T) {
+	next := Encode(2, "b", testBody(10), 0)
+	for _, tt := range []struct {
+		name string
+		read func(a *Assembler, f []byte) (Message, bool, error)
+	}{
+		{"Feed", (*Assembler).Feed},
+		{"ReadFrame", func(a *Assembler, f []byte) (Message, bool, error) {
+			return a.ReadFrame(bytes.NewReader(f))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var a Assembler
+			m, done, err := tt.read(&a, headerFrame(1, 0, MaxType))
+			if err != nil || !done || len(m.Type) != MaxType {
+				t.Errorf("type of MaxType bytes: done %v, %d bytes, err %v; want it whole",
+					done, len(m.Type), err)
+			}
+			if _, _, err := tt.read(&a, headerFrame(1, 1, MaxType+1)); !errors.Is(err, ErrTooLarge) {
+				t.Errorf("type of MaxType+1 bytes: %v, want ErrTooLarge", err)
+			}
+			// The message it began is dropped, so its data frame is out of
+			// sequence.
+			data := Encode(1, "a", testBody(5), 0)[1]
+			if _, _, err := tt.read(&a, data); !errors.Is(err, ErrBadIndex) {
+				t.Errorf("data frame after the long type: %v, want ErrBadIndex", err)
+			}
+			var got Message
+			for _, f := range next {
+				if m, done, _ := tt.read(&a, f); done {
+					got = m
+				}
+			}
+			if got.ID != 2 || got.Type != "b" {
+				t.Errorf("after the long type, got message (%d, %q), want (2, b)", got.ID, got.Type)
+			}
+		})
+	}
+}
+
+// TestReadFrameLongTypeHoldsNoMemory reads a header frame with a type of
+// 64 MiB, as a broken or hostile room may send: it is drained, not held.
+func TestReadFrameLongTypeHoldsNoMemory(t *testing.T) {
+	const size = 64 << 20
+	var a Assembler
+	r := io.MultiReader(bytes.NewReader(headerFrame(1, 0, 0)),
+		io.LimitReader(zeros{}, size))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m, _, err := a.ReadFrame(r)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) || m.Type != "" {
+		t.Errorf("ReadFrame(type of %d bytes) = %d-byte type, %v; want ErrTooLarge", size, len(m.Type), err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("ReadFrame allocated %d bytes for a type it refused", n)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

@@ -8,7 +8,7 @@ import (
 
 // FuzzDecode feeds arbitrary bytes, cut into frames, to the Assembler and
 // unpacks and parses whatever messages come out. It must never panic, and a
-// completed message must never exceed MaxBody.
+// completed message must never exceed MaxBody nor its type MaxType.
 //
 // The input is a sequence of frames, each prefixed with a 2-byte length,
 // so the fuzzer can shape both frame boundaries and frame contents.
@@ -39,6 +39,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			if len(msg.Body) > a.MaxBody {
 				t.Fatalf("message of %d bytes passed MaxBody", len(msg.Body))
+			}
+			if len(msg.Type) > MaxType {
+				t.Fatalf("type of %d bytes passed MaxType", len(msg.Type))
 			}
 			header, _, err := Unpack(msg.Body)
 			if err != nil {
