@@ -55,8 +55,9 @@ type Server struct {
 type Option func(*Server)
 
 // WithSecret makes the Server verify tokens as HS256 JWTs signed with
-// secret, with a room grant for the room and an api grant holding
-// "services". Without it any non-empty token is accepted.
+// secret, unexpired if they carry an exp, with an api grant holding
+// "services" and, if they carry room grants, one for the room. Without it
+// any non-empty token is accepted.
 func WithSecret(secret string) Option {
 	return func(s *Server) { s.secret = []byte(secret) }
 }
@@ -282,7 +283,7 @@ type Auth struct {
 	Room    string
 	Method  string    // "header", "subprotocol" or "query"
 	Name    string    // the token's name claim, when verified
-	Expires time.Time // the token's exp, when verified
+	Expires time.Time // the token's exp, when verified and present
 }
 
 const subprotocolPrefix = "meshagent-room."
@@ -301,7 +302,7 @@ func (s *Server) authenticate(r *http.Request, room string) (grant, string, int,
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) {
 		return s.secret, nil
-	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"HS256"})) // exp is optional (§2.3)
 	if err != nil {
 		return grant{}, "", http.StatusUnauthorized, "invalid token"
 	}
@@ -329,8 +330,10 @@ func tokenOf(r *http.Request) (tok, method, proto string) {
 	return r.URL.Query().Get("token"), "query", ""
 }
 
-// checkGrants wants a room grant naming room and an api grant with a
-// services entry; it also reports whether that entry allows listing.
+// checkGrants wants an api grant with a services entry and, when the
+// token has room grants, one naming room: protocol §9.2 checks the room
+// "if present", and any of several will do. It also reports whether the
+// services entry allows listing.
 func checkGrants(claims jwt.MapClaims, room string) (ok, list bool) {
 	raw, _ := json.Marshal(claims["grants"])
 	var grants []struct {
@@ -338,13 +341,14 @@ func checkGrants(claims jwt.MapClaims, room string) (ok, list bool) {
 		Scope json.RawMessage `json:"scope"`
 	}
 	json.Unmarshal(raw, &grants)
-	var roomOK, apiOK bool
+	var rooms, roomOK, apiOK bool
 	list = true
 	for _, g := range grants {
 		switch g.Name {
 		case "room":
 			var r string
-			roomOK = json.Unmarshal(g.Scope, &r) == nil && r == room
+			rooms = true
+			roomOK = roomOK || json.Unmarshal(g.Scope, &r) == nil && r == room
 		case "api":
 			var api map[string]*struct {
 				List *bool `json:"list"`
@@ -358,7 +362,7 @@ func checkGrants(claims jwt.MapClaims, room string) (ok, list bool) {
 			}
 		}
 	}
-	return roomOK && apiOK, list
+	return (roomOK || !rooms) && apiOK, list
 }
 
 // Await blocks until cond holds or ctx ends. cond is checked after every
