@@ -25,7 +25,8 @@ type staticToken string
 
 func (t staticToken) token(string) (string, error) { return string(t), nil }
 
-// An apiKey is a parsed project API key. Its String never shows the secret.
+// An apiKey is a parsed project API key. It never prints its secret (see
+// redact.go).
 type apiKey struct {
 	kid, project string // UUIDs
 	secret       []byte

@@ -83,7 +83,8 @@ func (cfg Config) String() string {
 		cfg.URL, cfg.authKind(), cfg.Participant)
 }
 
-// GoString is String, for %#v.
+// GoString is String, for callers of GoString; fmt itself goes through
+// Format.
 func (cfg Config) GoString() string { return cfg.String() }
 
 func (cfg Config) authKind() string {

@@ -3,6 +3,7 @@ package roomclient
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -170,5 +171,58 @@ func TestNoSecretsLogged(t *testing.T) {
 	}
 	if !strings.Contains(text, "room connection failed") {
 		t.Errorf("logs lack the retries:\n%s", text)
+	}
+}
+
+// TestNothingPrintsASecret formats everything that holds a token or a
+// key, with every verb that prints a struct's fields and through slog,
+// and looks for the secrets, plain or in hex, and for any minted token.
+func TestNothingPrintsASecret(t *testing.T) {
+	const tok, secret = "tok-SECRET", "key-SECRET"
+	withToken, err := New(Config{URL: "ws://h", Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withToken.Close()
+	withKey, err := New(Config{URL: "ws://h", APIKey: roomtest.APIKey(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withKey.Close()
+	if _, err := withKey.tokens.token("lobby"); err != nil {
+		t.Fatal(err) // so that the cache holds a minted token
+	}
+	key, err := parseAPIKey(roomtest.APIKey(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{URL: "ws://h", Token: tok}
+
+	values := map[string]any{
+		"token client": withToken, "key client": withKey,
+		"config": cfg, "config pointer": &cfg,
+		"key": key, "token": staticToken(tok), "minter": withKey.tokens,
+	}
+	leaks := []string{"SECRET", fmt.Sprintf("%x", "SECRET"), fmt.Sprintf("%X", "SECRET"), "eyJ"}
+	for name, v := range values {
+		var out []string
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q"} {
+			out = append(out, verb+" "+fmt.Sprintf(verb, v))
+		}
+		for _, h := range []func(io.Writer) slog.Handler{
+			func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+			func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+		} {
+			var b bytes.Buffer
+			slog.New(h(&b)).Info("value", "v", v)
+			out = append(out, "slog "+b.String())
+		}
+		for _, s := range out {
+			for _, leak := range leaks {
+				if strings.Contains(s, leak) {
+					t.Errorf("%s printed as %s: shows %q", name, s, leak)
+				}
+			}
+		}
 	}
 }
