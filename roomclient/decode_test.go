@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,22 @@ func TestFold(t *testing.T) {
 		if got != want {
 			t.Errorf("fold(%q) = %q, want %q", key, got, want)
 		}
+	}
+}
+
+// TestRepeatedKeys pins what the scanner's comment says of a key given
+// twice: an object merges, as with encoding/json, an array replaces.
+func TestRepeatedKeys(t *testing.T) {
+	spec := `{"id":"a","metadata":{"name":"n","description":"d"},"metadata":{"name":"m"},` +
+		`"ports":[{"num":1,"liveness":"/h"}],"ports":[{"num":2}]}`
+	answer := `{"type":"json","json":{"services_json":[` + strconv.Quote(spec) + `]}}`
+	list, err := decodeList("r", []byte(answer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Service{{ID: "a", Name: "m", Description: "d", Enabled: true,
+		Ports: []Port{{Num: "2", Type: "http"}}}}
+	if diff := cmp.Diff(want, list.Services); diff != "" {
+		t.Errorf("decodeList(%s) (-want +got):\n%s", answer, diff)
 	}
 }

@@ -19,9 +19,17 @@ import (
 // grammar, the same string rules (control characters refused, invalid
 // UTF-8 and lone surrogates read as U+FFFD), keys matched exactly or else
 // case-insensitively, and a value of an unexpected type skipped rather
-// than failing the answer. One difference: a key given twice keeps only
-// its last value, where encoding/json merges two objects or arrays given
-// under one key.
+// than failing the answer.
+//
+// One difference, for a key given twice in one object. A number or string
+// is the last one given, and an object given twice is merged, the second
+// setting what it holds over the first, both as with encoding/json. But
+// an array given twice is the second one alone, where encoding/json
+// decodes the second array's elements into those the first left, so that
+// what only the first array's elements set survives. Matching that would
+// mean keeping each first array for a second that never comes: rooms
+// write their JSON with serializers that cannot repeat a key, and RFC 8259
+// leaves the meaning of a repeated key to the reader.
 type scanner struct {
 	b     []byte
 	i     int
