@@ -79,7 +79,8 @@ type minter struct {
 	ttl  time.Duration
 	now  func() time.Time
 
-	// mu guards cache.
+	// mu guards cache, which holds no token past its renewal time for
+	// longer than until the next mint.
 	mu    sync.Mutex
 	cache map[string]minted
 }
@@ -104,8 +105,22 @@ func (m *minter) token(room string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	m.sweepLocked(now)
 	m.cache[room] = minted{token: tok, renew: now.Add(m.ttl * 3 / 4)}
 	return tok, nil
+}
+
+// sweepLocked drops the tokens due for renewal, which token would never
+// hand out again. Room names come from Slack users, so without it the
+// cache would keep one token for every name ever tried. Sweeping at every
+// mint costs a pass over the rooms minted for in the last three quarters
+// of a TTL, little next to the dial that a mint comes before.
+func (m *minter) sweepLocked(now time.Time) {
+	for room, t := range m.cache {
+		if !now.Before(t.renew) {
+			delete(m.cache, room)
+		}
+	}
 }
 
 // mint signs the claims section 2.4 of the protocol lists. The api grant

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -224,5 +225,38 @@ func TestNothingPrintsASecret(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMintedTokensExpire: the minter keeps a token per room, and room
+// names come from Slack users, so tokens due for renewal are dropped as
+// new ones are minted rather than kept for good.
+func TestMintedTokensExpire(t *testing.T) {
+	key, err := parseAPIKey(roomtest.APIKey("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	m := newMinter(key, "roombot", 8*time.Minute, func() time.Time { return now })
+	mint := func(rooms ...string) {
+		t.Helper()
+		for _, r := range rooms {
+			if _, err := m.token(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mint("a", "b", "c")
+	now = now.Add(4 * time.Minute)
+	mint("d")
+	now = now.Add(2 * time.Minute) // a, b and c are due for renewal at 6
+	mint("e")
+	var got []string
+	for r := range m.cache {
+		got = append(got, r)
+	}
+	slices.Sort(got)
+	if want := []string{"d", "e"}; !slices.Equal(got, want) {
+		t.Errorf("minter keeps tokens for %v, want %v", got, want)
 	}
 }
