@@ -240,8 +240,10 @@ func (c *Client) Restart(ctx context.Context, room, serviceID string) error {
 	return nil
 }
 
-// restartAnswer accepts an empty content, as the room sends, and a json
-// one, as the TS SDK also does.
+// restartAnswer accepts any content but an error, as protocol §4.3 says
+// and the Python SDK does: rooms send empty, the TS SDK takes json too,
+// and a later room may say more. Control is refused, as it would make
+// the call a stream, and so is a content without a type.
 func restartAnswer(header []byte) error {
 	a, err := parseAnswer(header, false)
 	if err != nil {
@@ -250,7 +252,7 @@ func restartAnswer(header []byte) error {
 	if err := a.errorOrNil(); err != nil {
 		return err
 	}
-	if a.Type != "empty" && a.Type != "json" {
+	if a.Type == "" || a.Type == "control" {
 		return a.unexpected()
 	}
 	return nil

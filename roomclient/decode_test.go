@@ -97,13 +97,23 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestRestartAnswer: any content but an error is a restart done (protocol
+// §4.3), except control, which would make the call a stream; one without
+// a type is no content at all.
 func TestRestartAnswer(t *testing.T) {
 	for answer, ok := range map[string]bool{
-		`{"type":"empty"}`:                   true,
-		`{"type":"json","json":{"ok":true}}`: true,
-		`{"type":"control","method":"open"}`: false,
-		`{"type":"error","text":"no"}`:       false,
-		`{"type":"binary","headers":{}}`:     false,
+		`{"type":"empty"}`:                           true,
+		`{"type":"json","json":{"ok":true}}`:         true,
+		`{"type":"text","text":"restarting"}`:        true,
+		`{"type":"binary","headers":{}}`:             true,
+		`{"type":"file","name":"x","mime_type":"a"}`: true,
+		`{"type":"link","name":"x","url":"u"}`:       true,
+		`{"type":"raw","outputs":[]}`:                true,
+		`{"type":"from_a_later_room"}`:               true,
+		`{"type":"control","method":"open"}`:         false,
+		`{"type":"error","text":"no"}`:               false,
+		`{"text":"no type"}`:                         false,
+		`{"type":7}`:                                 false,
 	} {
 		if err := restartAnswer([]byte(answer)); (err == nil) != ok {
 			t.Errorf("restartAnswer(%s) = %v, want ok %v", answer, err, ok)
