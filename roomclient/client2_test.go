@@ -287,14 +287,34 @@ func TestPingTimeout(t *testing.T) {
 	}
 }
 
-// TestPingsKeepALiveRoom is the other side: pings answered, a slow answer
-// still arrives although it takes several ping intervals.
+// TestPingsKeepALiveRoom is the other side: an answer that takes four ping
+// intervals, well past the client's timeout of one and a half, still
+// arrives over a connection that shows signs of life: pongs to the
+// client's pings, or, from a room deaf to those, pings of its own.
 func TestPingsKeepALiveRoom(t *testing.T) {
-	srv := demo(t, roomtest.WithPing(5*time.Millisecond))
-	setFaults(t, srv, "lobby", roomtest.Faults{AnswerDelay: 150 * time.Millisecond})
-	c := newClient(t, srv, func(cfg *Config) { cfg.PingInterval = 20 * time.Millisecond })
-	if _, err := c.List(testCtx(t), "lobby"); err != nil {
-		t.Fatalf("List over a pinged connection: %v", err)
+	// Intervals long next to how long a loaded machine (-race, busy
+	// cores) may keep a goroutine waiting; the 20 ms this test had made
+	// it fail under load.
+	const interval = 400 * time.Millisecond
+	tests := []struct {
+		name string
+		opt  roomtest.Option
+		f    roomtest.Faults
+	}{
+		{"pongs", roomtest.WithPing(0), roomtest.Faults{}},
+		{"the room's pings", roomtest.WithPing(interval / 4), roomtest.Faults{IgnorePings: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := demo(t, tt.opt)
+			tt.f.AnswerDelay = 4 * interval
+			setFaults(t, srv, "lobby", tt.f)
+			c := newClient(t, srv, func(cfg *Config) { cfg.PingInterval = interval })
+			if _, err := c.List(testCtx(t), "lobby"); err != nil {
+				t.Fatalf("List over a pinged connection: %v", err)
+			}
+		})
 	}
 }
 

@@ -272,6 +272,13 @@ func (cn *conn) readLoop() {
 		cn.extendDeadline()
 		return nil
 	})
+	// A room's own ping is a sign of life too, even from a room that
+	// answers none of ours; the pong then goes out as gorilla's would.
+	pong := cn.ws.PingHandler()
+	cn.ws.SetPingHandler(func(data string) error {
+		cn.extendDeadline()
+		return pong(data)
+	})
 	for {
 		cn.extendDeadline()
 		typ, r, err := cn.ws.NextReader()
@@ -298,7 +305,8 @@ func (cn *conn) readLoop() {
 }
 
 // extendDeadline gives the room until one and a half ping intervals from
-// now to send anything, a pong included. A silent room is a dead one.
+// now to send anything, a ping or a pong included. A silent room is a
+// dead one.
 func (cn *conn) extendDeadline() {
 	if d := cn.c.cfg.PingInterval; d > 0 {
 		cn.ws.SetReadDeadline(time.Now().Add(d + d/2))
