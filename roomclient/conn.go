@@ -259,6 +259,11 @@ func (cn *conn) send(cl *call) error {
 // closeWS says goodbye with a normal close frame, then drops the socket.
 // Waiting for the room's close frame would only delay Close: nothing
 // more is read from this connection.
+//
+// TODO(roomclient): a room that stopped reading with the socket's buffers
+// full, between two messages, holds this close frame, and so Close, for
+// up to its one-second deadline; only a write in the middle of a message
+// is cut (see cutLocked).
 func (cn *conn) closeWS() {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 	cn.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
