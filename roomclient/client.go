@@ -20,6 +20,11 @@ const DefaultURL = "wss://api.meshagent.com"
 
 // Config configures a Client. Exactly one of Token and APIKey must be set.
 // Zero durations take the defaults in their comments.
+//
+// A Config prints and logs without its token or key (see Format and
+// LogValue). encoding/json would show both, being exported fields; no
+// Config is marshalled today.
+// TODO(roomclient): redact them there too if one ever is.
 type Config struct {
 	// URL is the room base, e.g. "ws://127.0.0.1:8080": an http or https
 	// scheme is rewritten to ws or wss, a trailing slash is dropped, and
