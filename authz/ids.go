@@ -63,11 +63,27 @@ func isSeparator(r rune) bool {
 }
 
 func parseID(entry string) (string, error) {
-	id := strings.ToUpper(unwrap(entry))
-	if isUser(id) || isGroup(id) {
+	id, ok := upperASCII(unwrap(entry))
+	if ok && (isUser(id) || isGroup(id)) {
 		return id, nil
 	}
 	return "", why(entry)
+}
+
+// upperASCII upper-cases s, which must be ASCII. Unicode's case rules
+// would upper-case the dotless ı to I and the long ſ to S, making an id
+// of what is not one; an id is ASCII, so anything else is refused first.
+func upperASCII(s string) (string, bool) {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 0x80:
+			return "", false
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b), true
 }
 
 // unwrap returns the id inside <@U…>, <@U…|name>, <!subteam^S…> or
@@ -93,7 +109,7 @@ func unwrap(entry string) string {
 
 // why explains what an entry that is not an id looks like instead.
 func why(entry string) error {
-	upper := strings.ToUpper(entry)
+	upper, _ := upperASCII(entry)
 	switch {
 	case strings.HasPrefix(entry, "<@"):
 		return fmt.Errorf("not a user mention of the form <@U…> " +

@@ -67,6 +67,13 @@ func TestParseIDsRefuses(t *testing.T) {
 		{"<@C0OPS0001>", "<@C0OPS0001>", "not a user mention"},
 		{"U" + strings.Repeat("0", 21), "U" + strings.Repeat("0", 21), "not a Slack user id"},
 		{"U0ÄLICE01", "U0ÄLICE01", "not a Slack user id"},
+		// Unicode case rules upper-case the dotless ı to I and the long
+		// ſ to S; an id is ASCII, so these are not ids at all.
+		{"u0alıce01", "u0alıce01", "not a Slack user id"},
+		{"ſ0OPS0001", "ſ0OPS0001", "not a Slack user id"},
+		{"<@u0alıce01|x>", "<@u0alıce01|x>", "not a user mention"},
+		{"<!subteam^ſ0OPS0001>", "<!subteam^ſ0OPS0001>", "only user and user group"},
+		{"U0ALICE01K", "U0ALICE01K", "not a Slack user id"},
 	}
 	for _, tt := range tests {
 		got, err := ParseIDs("ROOMBOT_RESTART_USERS", tt.in)
