@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/roomops/roombot/authz/slackid"
 )
 
 // ParseIDs reads an allow-list from the configuration variable varName:
@@ -114,8 +116,8 @@ func why(entry string) error {
 	case strings.HasPrefix(entry, "<@"):
 		return fmt.Errorf("not a user mention of the form <@U…> " +
 			"or <@U…|name>")
-	case strings.HasPrefix(entry, "<#"), looksLike(upper, 'C'),
-		looksLike(upper, 'G'), looksLike(upper, 'D'):
+	case strings.HasPrefix(entry, "<#"), slackid.IsChannel(upper),
+		slackid.Is(upper, 'D'):
 		return fmt.Errorf("a channel is not a user or user group")
 	case strings.HasPrefix(entry, "<!"):
 		return fmt.Errorf("only user and user group mentions are accepted")
@@ -128,33 +130,6 @@ func why(entry string) error {
 	return fmt.Errorf("not a Slack user id (U…, W…) or user group id (S…)")
 }
 
-// Slack ids are a letter for the kind of thing, then upper-case letters
-// and digits. Requiring a digit keeps a name typed in lower case, such as
-// "samantha", from passing as the group id SAMANTHA.
-const (
-	minIDRest = 6
-	maxIDRest = 20
-)
+func isUser(id string) bool { return slackid.IsUser(id) }
 
-func isUser(id string) bool {
-	return looksLike(id, 'U') || looksLike(id, 'W')
-}
-
-func isGroup(id string) bool { return looksLike(id, 'S') }
-
-func looksLike(id string, kind byte) bool {
-	if len(id) < 1+minIDRest || len(id) > 1+maxIDRest || id[0] != kind {
-		return false
-	}
-	digit := false
-	for i := 1; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= '0' && c <= '9':
-			digit = true
-		case c < 'A' || c > 'Z':
-			return false
-		}
-	}
-	return digit
-}
+func isGroup(id string) bool { return slackid.IsGroup(id) }

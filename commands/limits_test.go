@@ -26,7 +26,7 @@ func TestWorstCase(t *testing.T) {
 	}
 	for label, l := range rooms {
 		svc := l.Services[0]
-		user := "U" + strings.Repeat("Z", 31)
+		user := "U0" + strings.Repeat("Z", 19) // the longest user id
 		msgs := map[string]commands.Message{
 			"list page 1": commands.List(l, 1, true, now),
 			"list page 2": commands.List(l, 2, true, now),

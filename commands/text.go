@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/roomops/roombot/authz/slackid"
 )
 
 // Sizes here are costs: the bytes a string takes in the message JSON that
@@ -173,18 +175,7 @@ func mention(userID string) string {
 	return "<@" + userID + ">"
 }
 
-func isUserID(s string) bool {
-	if len(s) < 3 || len(s) > 32 || (s[0] != 'U' && s[0] != 'W') {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
+func isUserID(s string) bool { return slackid.IsUser(s) }
 
 // age writes d the way people say it: 12 s, 4 min, 3 h 4 min, 2 d 3 h.
 func age(d time.Duration) string {

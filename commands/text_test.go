@@ -120,6 +120,8 @@ func TestMention(t *testing.T) {
 		"u0alice01":             "someone",
 		"S0OPS0001":             "someone",
 		"U":                     "someone",
+		"USERNAME":              "someone", // authz would not take it
+		"U0ALICE01\u0131":       "someone",
 		"U0ALICE01>":            "someone",
 		"<!channel>":            "someone",
 		"U0ALICE01|x":           "someone",

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/roomops/roombot/authz/slackid"
 )
 
 // A WatchPair is one room watched for one channel: the channel hears of
@@ -22,25 +24,10 @@ type WatchPair struct {
 }
 
 // IsChannel reports whether id is a Slack channel id: C… for a public
-// channel or G… for a private one, then capital letters and at least one
-// digit. Direct messages (D…) and names (#general) are not channels a
-// room can be watched from.
-func IsChannel(id string) bool {
-	if len(id) < 7 || len(id) > 21 || (id[0] != 'C' && id[0] != 'G') {
-		return false
-	}
-	digit := false
-	for i := 1; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= '0' && c <= '9':
-			digit = true
-		case c < 'A' || c > 'Z':
-			return false
-		}
-	}
-	return digit
-}
+// channel or G… for a private one, by the rule authz reads ids with
+// (slackid.IsChannel). Direct messages (D…) and names (#general) are not
+// channels a room can be watched from.
+func IsChannel(id string) bool { return slackid.IsChannel(id) }
 
 // channelRef names a channel so Slack shows its name. Only a string that
 // IsChannel accepts is ever put inside <#…>.
