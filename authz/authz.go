@@ -7,7 +7,10 @@
 //
 // User groups are resolved with Slack's usergroups.users.list and cached
 // for a few minutes, since membership changes rarely and Slack limits how
-// often it may be asked.
+// often it may be asked. A group that cannot be resolved denies, as
+// everything here fails closed, but as ErrUnresolved rather than
+// ErrNotAllowed: the user may well be allowed, and someone should look at
+// why Slack would not say.
 package authz
 
 import (
@@ -22,9 +25,15 @@ import (
 )
 
 // ErrNotAllowed reports that a Slack user may not do what they asked.
-// Every denial from Check wraps it, including one caused by a user group
-// that could not be resolved.
+// Every denial from Check wraps it, except one that a user group could
+// have turned, had it been resolved: that one wraps ErrUnresolved.
 var ErrNotAllowed = errors.New("authz: user not allowed")
+
+// ErrUnresolved reports that the allow-list could not be checked: a user
+// group that might name the user could not be resolved, because Slack
+// failed or was too slow, or because the app lacks usergroups:read.
+// Check denies then, and the error also wraps the cause, for the log.
+var ErrUnresolved = errors.New("authz: allow-list could not be checked")
 
 // A Permission is what a user may be allowed to do.
 type Permission int
@@ -136,32 +145,36 @@ func (p *Policy) Empty() bool {
 }
 
 // Check returns nil when the Slack user userID has perm, and an error
-// wrapping ErrNotAllowed when not. A user group that cannot be resolved
-// counts as not naming the user, so a Slack outage denies rather than
-// allows; the error then also wraps the cause, for the log.
+// wrapping ErrNotAllowed when not. When the user is named by no list but
+// a user group that could name them cannot be resolved, Check denies
+// with an error wrapping ErrUnresolved and the cause: a Slack outage
+// denies rather than allows. The groups are asked for together, and a
+// Check takes at most the lookup timeout (WithLookupTimeout), however
+// many groups it needs.
 func (p *Policy) Check(ctx context.Context, userID string, perm Permission) error {
 	lists := p.granting(perm)
 	if !isUser(userID) || len(lists) == 0 {
-		return denied(userID, perm, nil)
+		return denied(userID, perm)
 	}
+	var groups []string
 	for _, l := range lists {
 		if l.users[userID] {
 			return nil
 		}
+		groups = append(groups, l.groups...)
 	}
-	var lookupErr error
-	for _, l := range lists {
-		for _, g := range l.groups {
-			in, err := p.groups.has(ctx, g, userID)
-			if in {
-				return nil
-			}
-			if lookupErr == nil {
-				lookupErr = err
-			}
-		}
+	if len(groups) == 0 {
+		return denied(userID, perm)
 	}
-	return denied(userID, perm, lookupErr)
+	in, err := p.groups.inAny(ctx, groups, userID)
+	switch {
+	case in:
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: %q may not %v while its user groups "+
+			"are unknown: %w", ErrUnresolved, userID, perm, err)
+	}
+	return denied(userID, perm)
 }
 
 // granting returns the lists that grant perm: restarters may also view.
@@ -175,11 +188,7 @@ func (p *Policy) granting(perm Permission) []list {
 	return nil
 }
 
-func denied(userID string, perm Permission, cause error) error {
-	if cause != nil {
-		return fmt.Errorf("%w: %q may not %v: %w",
-			ErrNotAllowed, userID, perm, cause)
-	}
+func denied(userID string, perm Permission) error {
 	return fmt.Errorf("%w: %q may not %v", ErrNotAllowed, userID, perm)
 }
 

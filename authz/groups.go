@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -45,7 +46,9 @@ func WithMaxStale(d time.Duration) Option {
 	return func(o *options) { o.maxStale = d }
 }
 
-// WithLookupTimeout bounds one usergroups.users.list call (default 5 s).
+// WithLookupTimeout bounds the time one Check may spend resolving user
+// groups (default 5 s). The groups it needs are asked for together, so
+// this is also the longest one usergroups.users.list call may take.
 func WithLookupTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
 }
@@ -89,11 +92,48 @@ func newGroupCache(fetch GroupMembers, o options) *groupCache {
 	}
 }
 
-// has reports whether user is a member of group. A group that cannot be
-// resolved has no members, and err says why.
-func (c *groupCache) has(ctx context.Context, group, user string) (bool, error) {
-	members, err := c.members(ctx, group)
-	return members[user], err
+// errSlow is the cause of a lookup that took the whole lookup timeout.
+// It tells Slack being slow, which counts as Slack failing, from a
+// caller giving up for its own reasons, which does not.
+var errSlow = errors.New("user group not resolved within the lookup timeout")
+
+// inAny reports whether user is a member of any of groups. It asks for
+// them all at once and stops at the first that names user, so a Check
+// waits for the slowest group at most, and never longer than the lookup
+// timeout. When none names user and some could not be resolved, err says
+// why.
+func (c *groupCache) inAny(ctx context.Context, groups []string, user string) (bool, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.timeout, errSlow)
+	type answer struct {
+		in  bool
+		err error
+	}
+	answers := make(chan answer, len(groups))
+	var wg sync.WaitGroup
+	// Lookups still running when one group has answered yes are
+	// cancelled, and waited for: none outlives the Check.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for _, g := range groups {
+		wg.Go(func() {
+			members, err := c.members(ctx, g)
+			answers <- answer{members[user], err}
+		})
+	}
+
+	var errs []error
+	for range groups {
+		a := <-answers
+		if a.in {
+			return true, nil
+		}
+		if a.err != nil {
+			errs = append(errs, a.err)
+		}
+	}
+	return false, errors.Join(errs...)
 }
 
 // members returns the member list of group, refreshing it when it is no
@@ -129,7 +169,7 @@ func (c *groupCache) members(ctx context.Context, group string) (map[string]bool
 		case <-wait:
 		case <-ctx.Done():
 			return nil, fmt.Errorf("resolving user group %s: %w",
-				group, ctx.Err())
+				group, context.Cause(ctx))
 		}
 	}
 }
@@ -155,9 +195,7 @@ func (c *groupCache) usable(e *groupEntry, now time.Time) bool {
 // refresh closes it, waking the callers waiting for this refresh.
 func (c *groupCache) refresh(ctx context.Context, group string,
 	e *groupEntry) (map[string]bool, error) {
-	callCtx, cancel := context.WithTimeout(ctx, c.opts.timeout)
-	ids, err := c.fetch.GetUserGroupMembersContext(callCtx, group)
-	cancel()
+	ids, err := c.fetch.GetUserGroupMembersContext(ctx, group)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -174,8 +212,8 @@ func (c *groupCache) refresh(ctx context.Context, group string,
 	}
 
 	// A caller that gave up is not Slack failing: the next caller tries
-	// again at once.
-	if ctx.Err() == nil {
+	// again at once. Slack taking the whole lookup timeout is.
+	if ctx.Err() == nil || errors.Is(context.Cause(ctx), errSlow) {
 		e.failed, e.err = now, err
 	}
 	if c.usable(e, now) {
