@@ -192,27 +192,32 @@ func denied(userID string, perm Permission) error {
 	return fmt.Errorf("%w: %q may not %v", ErrNotAllowed, userID, perm)
 }
 
-// Allowed returns the permissions userID has, weakest first.
-func (p *Policy) Allowed(ctx context.Context, userID string) []Permission {
-	var out []Permission
-	for _, perm := range []Permission{View, Restart} {
-		if p.Check(ctx, userID, perm) == nil {
-			out = append(out, perm)
-		}
-	}
-	return out
+// A Checker answers whether a user has a permission; *Policy is one.
+type Checker interface {
+	Check(ctx context.Context, userID string, perm Permission) error
 }
 
-// Verbs returns the verbs userID may run, in the order of
-// commands.Verbs, for commands.Help. It is empty for a user on neither
-// list.
-func (p *Policy) Verbs(ctx context.Context, userID string) []commands.Verb {
-	allowed := p.Allowed(ctx, userID)
+// Verbs returns the verbs userID may run as c answers, in the order of
+// commands.Verbs, for commands.Help; each permission is checked once. It
+// is empty for a user on neither list. A permission that could not be
+// checked counts as not granted, and the error says why: it is nil for
+// plain denials, which are an answer, and wraps ErrUnresolved when
+// Policy.Check returned that.
+func Verbs(ctx context.Context, c Checker, userID string) ([]commands.Verb, error) {
+	granted := map[Permission]bool{}
+	var errs []error
+	for _, perm := range []Permission{View, Restart} {
+		err := c.Check(ctx, userID, perm)
+		granted[perm] = err == nil
+		if err != nil && !errors.Is(err, ErrNotAllowed) {
+			errs = append(errs, err)
+		}
+	}
 	var out []commands.Verb
 	for _, v := range commands.Verbs() {
-		if slices.Contains(allowed, Required(v)) {
+		if granted[Required(v)] {
 			out = append(out, v)
 		}
 	}
-	return out
+	return out, errors.Join(errs...)
 }

@@ -177,8 +177,8 @@ func TestEmpty(t *testing.T) {
 			t.Errorf("empty policy: Check(%v) = %v; want ErrNotAllowed", perm, err)
 		}
 	}
-	if v := p.Verbs(context.Background(), alice); len(v) != 0 {
-		t.Errorf("empty policy: Verbs = %v; want none", v)
+	if v, err := Verbs(context.Background(), p, alice); len(v) != 0 || err != nil {
+		t.Errorf("empty policy: Verbs = %v, %v; want none, nil", v, err)
 	}
 
 	for _, lists := range [][2][]string{{{alice}, nil}, {nil, {bob}}} {
@@ -220,21 +220,47 @@ func TestVerbs(t *testing.T) {
 		commands.VerbWatching, commands.VerbHelp}
 	tests := []struct {
 		user  string
-		perms []Permission
 		verbs []commands.Verb
 	}{
-		{alice, []Permission{View}, view},
-		{carol, []Permission{View}, view},
-		{bob, []Permission{View, Restart}, commands.Verbs()},
-		{eve, nil, nil},
+		{alice, view},
+		{carol, view},
+		{bob, commands.Verbs()},
+		{eve, nil},
 	}
 	for _, tt := range tests {
-		if got := p.Allowed(ctx, tt.user); !slices.Equal(got, tt.perms) {
-			t.Errorf("Allowed(%s) = %v; want %v", tt.user, got, tt.perms)
+		got, err := Verbs(ctx, p, tt.user)
+		if !slices.Equal(got, tt.verbs) || err != nil {
+			t.Errorf("Verbs(%s) = %v, %v; want %v, nil", tt.user, got, err, tt.verbs)
 		}
-		if got := p.Verbs(ctx, tt.user); !slices.Equal(got, tt.verbs) {
-			t.Errorf("Verbs(%s) = %v; want %v", tt.user, got, tt.verbs)
+	}
+}
+
+// TestVerbsUnresolved: while the groups cannot be resolved, Verbs gives
+// what the lists grant directly, and says that it could not check the
+// rest.
+func TestVerbsUnresolved(t *testing.T) {
+	p, f, _ := newPolicy(t)
+	f.fail(errors.New("missing_scope"))
+	view := []commands.Verb{commands.VerbList, commands.VerbStatus,
+		commands.VerbWatching, commands.VerbHelp}
+	tests := []struct {
+		user  string
+		verbs []commands.Verb
+	}{
+		{alice, view}, // a viewer by name, perhaps a restarter by group
+		{carol, nil},  // in a group only
+		{eve, nil},
+	}
+	for _, tt := range tests {
+		got, err := Verbs(context.Background(), p, tt.user)
+		if !slices.Equal(got, tt.verbs) || !errors.Is(err, ErrUnresolved) {
+			t.Errorf("Verbs(%s) = %v, %v; want %v, ErrUnresolved",
+				tt.user, got, err, tt.verbs)
 		}
+	}
+	got, err := Verbs(context.Background(), p, bob)
+	if !slices.Equal(got, commands.Verbs()) || err != nil {
+		t.Errorf("Verbs(bob) = %v, %v; want every verb, nil", got, err)
 	}
 }
 

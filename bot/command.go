@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 
 	"github.com/slack-go/slack"
 
@@ -87,7 +88,8 @@ func (b *Bot) finish(ctx context.Context, log *slog.Logger, to replyTo, d *decis
 func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel, channelName string) commands.Message {
 	switch cmd.Verb {
 	case commands.VerbHelp:
-		return commands.Help(b.allowedVerbs(ctx, d.user))
+		verbs, _ := b.allowedVerbs(ctx, d.user)
+		return commands.Help(verbs)
 	case commands.VerbList:
 		return b.listCmd(ctx, log, d, cmd.Room)
 	case commands.VerbStatus:
@@ -117,19 +119,14 @@ func (b *Bot) may(ctx context.Context, user string, perm authz.Permission) bool 
 }
 
 // allowedVerbs lists the verbs user may run, for help: those the
-// allow-list grants, less the watch verbs when watching is off.
-func (b *Bot) allowedVerbs(ctx context.Context, user string) []commands.Verb {
-	view, restart := b.may(ctx, user, authz.View), b.may(ctx, user, authz.Restart)
-	var verbs []commands.Verb
-	for _, v := range commands.Verbs() {
-		if isWatchVerb(v) && b.cfg.Watcher == nil {
-			continue
-		}
-		if perm := authz.Required(v); perm == authz.View && view || perm == authz.Restart && restart {
-			verbs = append(verbs, v)
-		}
+// allow-list grants, less the watch verbs when watching is off. err is
+// why some could not be checked.
+func (b *Bot) allowedVerbs(ctx context.Context, user string) ([]commands.Verb, error) {
+	verbs, err := authz.Verbs(ctx, b.policy, user)
+	if b.cfg.Watcher == nil {
+		verbs = slices.DeleteFunc(verbs, isWatchVerb)
 	}
-	return verbs
+	return verbs, err
 }
 
 func isWatchVerb(v commands.Verb) bool {
