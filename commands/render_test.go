@@ -195,6 +195,9 @@ func TestGolden(t *testing.T) {
 		{"restart_failed", commands.RestartFailed("myroom", "web", "service restart not allowed"), nil},
 		{"error", commands.Error(`unknown command "reboot"; try /room-services help`), nil},
 		{"internal_error", commands.InternalError("abc123"), nil},
+		{"refused_list", commands.Refused(commands.VerbList), nil},
+		{"refused_watch", commands.Refused(commands.VerbWatch), nil},
+		{"allowlist_unavailable", commands.AllowListUnavailable("abc123"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,4 +219,26 @@ func notice(p commands.Phase, s roomclient.Service) commands.Message {
 		n.StartError = s.State.LastStartError
 	}
 	return commands.Notify(n)
+}
+
+// TestRefusedNamesTheVerb: a refusal says what the user asked for, not
+// what the permission it needs is called; a viewer who asks to watch a
+// room is not told they may not restart services.
+func TestRefusedNamesTheVerb(t *testing.T) {
+	tests := map[commands.Verb]string{
+		commands.VerbList:     "not allowed to see room services",
+		commands.VerbStatus:   "not allowed to see room services",
+		commands.VerbWatching: "not allowed to see which rooms are watched",
+		commands.VerbRestart:  "not allowed to restart services",
+		commands.VerbWatch:    "not allowed to change what this channel watches",
+		commands.VerbUnwatch:  "not allowed to change what this channel watches",
+		"reboot":              "not allowed to do that",
+	}
+	for v, want := range tests {
+		m := commands.Refused(v)
+		check(t, "Refused("+string(v)+")", m)
+		if b := string(marshal(t, m)); !strings.Contains(b, want) {
+			t.Errorf("Refused(%q) = %s; want it to say %q", v, b, want)
+		}
+	}
 }
