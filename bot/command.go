@@ -28,7 +28,7 @@ type decision struct {
 // line duplicate keys, which log stores refuse or resolve either way.
 func (d *decision) log(ctx context.Context, log *slog.Logger) {
 	level := slog.LevelInfo
-	if d.outcome == "denied" {
+	if d.outcome == "denied" || d.outcome == outcomeUnchecked {
 		level = slog.LevelWarn
 	}
 	log.Log(ctx, level, "audit", "verb", d.verb, "room", d.room,
@@ -86,10 +86,13 @@ func (b *Bot) finish(ctx context.Context, log *slog.Logger, to replyTo, d *decis
 // run carries out a parsed command and returns the answer. channelName is
 // the payload's channel_name, which only watch looks at.
 func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel, channelName string) commands.Message {
+	if cmd.Verb == commands.VerbHelp {
+		return b.help(ctx, log, d)
+	}
+	if m, ok := b.permit(ctx, log, d, cmd.Verb); !ok {
+		return m
+	}
 	switch cmd.Verb {
-	case commands.VerbHelp:
-		verbs, _ := b.allowedVerbs(ctx, d.user)
-		return commands.Help(verbs)
 	case commands.VerbList:
 		return b.listCmd(ctx, log, d, cmd.Room)
 	case commands.VerbStatus:
@@ -100,18 +103,70 @@ func (b *Bot) run(ctx context.Context, log *slog.Logger, d *decision, cmd comman
 	return b.watchCmd(ctx, log, d, cmd, channel, channelName)
 }
 
-// allow checks the allow-list and records a denial.
+// permit checks that d's user may run v. When not, it returns the answer:
+// a refusal that names v, or, when the allow-list could not be checked,
+// a note to try again with the reference the cause is logged under.
+func (b *Bot) permit(ctx context.Context, log *slog.Logger, d *decision, v commands.Verb) (commands.Message, bool) {
+	ref, ok := b.gate(ctx, log, d, authz.Required(v))
+	switch {
+	case ok:
+		return commands.Message{}, true
+	case ref != "":
+		return commands.AllowListUnavailable(ref), false
+	}
+	return commands.Refused(v), false
+}
+
+// allow checks the allow-list and records a refusal. permit also words
+// the answer.
 func (b *Bot) allow(ctx context.Context, log *slog.Logger, d *decision, perm authz.Permission) bool {
+	_, ok := b.gate(ctx, log, d, perm)
+	return ok
+}
+
+// gate checks the allow-list and records a refusal. A check that could
+// not be made, such as of a user group Slack would not resolve, refuses
+// too, but it is no answer: it is logged once, under the ref returned,
+// for someone to look at.
+func (b *Bot) gate(ctx context.Context, log *slog.Logger, d *decision, perm authz.Permission) (ref string, ok bool) {
 	err := b.policy.Check(ctx, d.user, perm)
 	if err == nil {
-		return true
+		return "", true
 	}
-	if !errors.Is(err, authz.ErrNotAllowed) {
-		log.Warn("allow-list check failed", "err", err)
-	}
-	d.outcome = "denied"
 	b.met.denied(d.verb)
-	return false
+	if errors.Is(err, authz.ErrNotAllowed) {
+		d.outcome = "denied"
+		return "", false
+	}
+	d.outcome = outcomeUnchecked
+	return b.uncheckable(log, err), false
+}
+
+// outcomeUnchecked is the outcome of a command refused because the
+// allow-list could not be checked.
+const outcomeUnchecked = "allowlist_error"
+
+// uncheckable logs why the allow-list could not be checked, under a new
+// reference for the user to quote.
+func (b *Bot) uncheckable(log *slog.Logger, err error) (ref string) {
+	ref = newNonce()[:8]
+	log.Error("allow-list check failed", "ref", ref, "err", err)
+	return ref
+}
+
+// help lists what the user may run. When some of it could not be
+// checked, it lists what could, or, with nothing, says to try again.
+func (b *Bot) help(ctx context.Context, log *slog.Logger, d *decision) commands.Message {
+	verbs, err := b.allowedVerbs(ctx, d.user)
+	if err == nil {
+		return commands.Help(verbs)
+	}
+	d.outcome = outcomeUnchecked
+	ref := b.uncheckable(log, err)
+	if len(verbs) == 0 {
+		return commands.AllowListUnavailable(ref)
+	}
+	return commands.Help(verbs)
 }
 
 func (b *Bot) may(ctx context.Context, user string, perm authz.Permission) bool {
@@ -133,17 +188,15 @@ func isWatchVerb(v commands.Verb) bool {
 	return v == commands.VerbWatch || v == commands.VerbUnwatch || v == commands.VerbWatching
 }
 
+// denied is the refusal of perm, for callers that know no verb.
 func denied(perm authz.Permission) commands.Message {
 	if perm == authz.Restart {
-		return commands.Error("You are not allowed to restart services. Ask the people who run roombot to add you.")
+		return commands.Refused(commands.VerbRestart)
 	}
-	return commands.Error("You are not allowed to see room services. Ask the people who run roombot to add you.")
+	return commands.Refused(commands.VerbList)
 }
 
 func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room string) commands.Message {
-	if !b.allow(ctx, log, d, authz.View) {
-		return denied(authz.View)
-	}
 	l, err := b.list(ctx, room)
 	if err != nil {
 		return b.roomFailure(log, d, room, err)
@@ -155,9 +208,6 @@ func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room s
 }
 
 func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room, name string) commands.Message {
-	if !b.allow(ctx, log, d, authz.View) {
-		return denied(authz.View)
-	}
 	canRestart := b.may(ctx, d.user, authz.Restart)
 	s, m, ok := b.find(ctx, log, d, room, name, canRestart)
 	if !ok {
@@ -168,9 +218,6 @@ func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room
 }
 
 func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, room, name, channel string) commands.Message {
-	if !b.allow(ctx, log, d, authz.Restart) {
-		return denied(authz.Restart)
-	}
 	s, m, ok := b.find(ctx, log, d, room, name, true)
 	if !ok {
 		return m

@@ -29,6 +29,11 @@ const (
 	notChannelText = "watched from channels only"
 	configuredText = "ROOMBOT_WATCH"
 	watchOffText   = "Watching rooms is turned off"
+
+	// Refusals name what was asked: watching needs the right to restart,
+	// but restarts nothing.
+	watchRefusal    = "not allowed to change what this channel watches"
+	watchingRefusal = "not allowed to see which rooms are watched"
 )
 
 func withWatch(o *options) { o.watch = true }
@@ -131,11 +136,11 @@ func TestWatchRefusals(t *testing.T) {
 	tests := []struct {
 		name, user, channel, channelName, text, want string
 	}{
-		{"viewer watches", vera, dev, "", "watch lobby", restartRefusal},
-		{"viewer unwatches", vera, ops, "", "unwatch lobby", restartRefusal},
-		{"stranger watches", mallory, dev, "", "watch lobby", restartRefusal},
-		{"stranger unwatches", mallory, ops, "", "unwatch lobby", restartRefusal},
-		{"stranger lists watches", mallory, ops, "", "watching", viewRefusal},
+		{"viewer watches", vera, dev, "", "watch lobby", watchRefusal},
+		{"viewer unwatches", vera, ops, "", "unwatch lobby", watchRefusal},
+		{"stranger watches", mallory, dev, "", "watch lobby", watchRefusal},
+		{"stranger unwatches", mallory, ops, "", "unwatch lobby", watchRefusal},
+		{"stranger lists watches", mallory, ops, "", "watching", watchingRefusal},
 		{"watch in a DM", alice, dm, "directmessage", "watch lobby", notChannelText},
 		{"unwatch in a DM", alice, dm, "directmessage", "unwatch lobby", notChannelText},
 		{"watch in a group DM", alice, groupDM, "mpdm-alice--bob--carol-1",
