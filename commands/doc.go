@@ -26,7 +26,8 @@
 // Every message fits Slack's limits (50 blocks, 3000 characters a section,
 // 75 a button label, 2000 a button value, …) whatever the data, and its
 // JSON stays under MaxMessageBytes, well below the 20 KB a Socket Mode
-// reply may carry. Long strings are cut on a character boundary with an
+// reply may carry. Long strings are cut between grapheme clusters (what a
+// reader sees as one character, such as a flag or a family emoji) with an
 // ellipsis, after escaping, and lists are paged PageSize services at a
 // time.
 package commands

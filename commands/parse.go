@@ -220,13 +220,13 @@ func badRune(r rune) string {
 	return ""
 }
 
-// quote shows user text in a message: shortened, in quotes, with
-// invisible characters spelled out as \u escapes so the user can see
-// what Slack sent.
+// quote shows user text in a message: shortened between grapheme
+// clusters, in quotes, with invisible characters spelled out as \u
+// escapes so the user can see what Slack sent.
 func quote(s string) string {
 	const max = 40
 	if utf8.RuneCountInString(s) > max {
-		s = string([]rune(s)[:max]) + "…"
+		s = firstRunes(s, max) + "…"
 	}
 	return strconv.QuoteToGraphic(s)
 }

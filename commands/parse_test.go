@@ -214,3 +214,22 @@ func checkName(t *testing.T, text, kind, name string) {
 			text, kind, name)
 	}
 }
+
+// TestQuoteKeepsGraphemeClusters: a long name quoted in a usage message is
+// shortened between what a reader sees as characters, not inside a flag,
+// a skin tone or an accented letter.
+func TestQuoteKeepsGraphemeClusters(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{strings.Repeat("a", 39) + "🇺🇸x", `"` + strings.Repeat("a", 39) + `…"`},
+		{strings.Repeat("a", 38) + "🇺🇸x", `"` + strings.Repeat("a", 38) + `🇺🇸…"`},
+		{strings.Repeat("a", 39) + "👍🏽", `"` + strings.Repeat("a", 39) + `…"`},
+		{strings.Repeat("a", 39) + "e\u0301", `"` + strings.Repeat("a", 39) + `…"`},
+		{strings.Repeat("a", 40), `"` + strings.Repeat("a", 40) + `"`},
+		{"a\u200bb", `"a\u200bb"`},
+	}
+	for _, tt := range tests {
+		if got := quote(tt.in); got != tt.want {
+			t.Errorf("quote(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}

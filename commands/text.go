@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rivo/uniseg"
+
 	"github.com/roomops/roombot/authz/slackid"
 )
 
@@ -54,36 +56,69 @@ func word(s string, max int) string {
 	return esc(s, max)
 }
 
+// fit escapes s and cuts it to cost at most max, ending it with an
+// ellipsis when it was cut. Cuts fall between grapheme clusters, what a
+// reader sees as one character, so no emoji sequence, flag or accented
+// letter is split; and after escaping, so no entity is. fit reads only as
+// much of s as it can keep: a long string costs no more than a short one.
 func fit(s string, max int, inCode bool) string {
-	total := 0
-	for _, r := range s {
-		total += cost(shown(r, inCode))
+	room := max - cost('…') // what may be kept when s is cut
+	used, keep := 0, 0
+	state := -1
+	for rest := s; rest != ""; {
+		var c string
+		c, rest, state = cluster(rest, state)
+		used += clusterCost(c, inCode)
+		if used > max {
+			return write(s[:keep], inCode) + ellipsis
+		}
+		if used <= room {
+			keep = len(s) - len(rest)
+		}
 	}
-	if total <= max {
-		return write(s, total, inCode)
-	}
-	return cut(s, max-cost('…'), inCode) + ellipsis
+	return write(s, inCode)
 }
 
-func write(s string, size int, inCode bool) string {
-	var b strings.Builder
-	b.Grow(size)
-	for _, r := range s {
-		put(&b, shown(r, inCode))
+// cluster splits the first grapheme cluster off s. Two ASCII characters
+// other than CR are always two clusters, which spares most text the
+// cost of segmenting it.
+func cluster(s string, state int) (c, rest string, newState int) {
+	if s[0] < utf8.RuneSelf && s[0] != '\r' &&
+		(len(s) == 1 || s[1] < utf8.RuneSelf) {
+		return s[:1], s[1:], -1
 	}
-	return b.String()
+	c, rest, _, newState = uniseg.FirstGraphemeClusterInString(s, state)
+	return c, rest, newState
 }
 
-func cut(s string, max int, inCode bool) string {
-	var b strings.Builder
-	used := 0
-	for _, r := range s {
-		r = shown(r, inCode)
-		if used+cost(r) > max {
+// firstRunes is the longest start of s that has at most n characters
+// and ends between two grapheme clusters.
+func firstRunes(s string, n int) string {
+	state, end := -1, 0
+	for rest := s; rest != ""; {
+		var c string
+		c, rest, state = cluster(rest, state)
+		if n -= utf8.RuneCountInString(c); n < 0 {
 			break
 		}
-		used += cost(r)
-		put(&b, r)
+		end = len(s) - len(rest)
+	}
+	return s[:end]
+}
+
+func clusterCost(c string, inCode bool) int {
+	n := 0
+	for _, r := range c {
+		n += cost(shown(r, inCode))
+	}
+	return n
+}
+
+func write(s string, inCode bool) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		put(&b, shown(r, inCode))
 	}
 	return b.String()
 }
