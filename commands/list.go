@@ -62,7 +62,7 @@ func List(l *roomclient.List, page int, canRestart bool, now time.Time) Message 
 	parts := sum.parts()
 
 	blocks := []slack.Block{
-		header("rs-list-head", "Services in "+esc(l.Room, 120)),
+		header("rs-list-head", listHeader(l.Room)),
 		section("rs-list-sum", sum.sentence(l.Room, parts)),
 	}
 	blocks = append(blocks, entries(l, first, end, canRestart, now)...)
@@ -76,6 +76,11 @@ func List(l *roomclient.List, page int, canRestart bool, now time.Time) Message 
 	}
 	blocks = append(blocks, note("rs-list-foot", foot))
 	return Message{Text: sum.fallback(l.Room, parts), Blocks: blocks}
+}
+
+func listHeader(room string) string {
+	const intro = "Services in "
+	return intro + plain(room, maxHeader-len(intro))
 }
 
 // A summary counts a room's services by state.

@@ -70,11 +70,18 @@ func currently(st *roomclient.State, now time.Time) string {
 }
 
 // dialog is the confirmation Slack shows before it sends the click.
-// Dialog texts are plain_text, with tight limits, so names are cut short.
+// Dialog texts are plain_text, with tight limits in characters, so long
+// names are cut short.
 func dialog(room, svc string) *slack.ConfirmationBlockObject {
-	title := "Restart " + esc(svc, 80) + "?"
-	text := esc(svc, 80) + " in " + esc(room, 80) + " will stop and " +
-		"start again. Requests to it may fail until it is back."
+	const (
+		restart = "Restart "
+		in      = " in "
+		after   = " will stop and start again. Requests to it may " +
+			"fail until it is back."
+	)
+	title := restart + plain(svc, maxTitle-len(restart+"?")) + "?"
+	each := (maxDialogText - len(in+after)) / 2
+	text := plain(svc, each) + in + plain(room, each) + after
 	return slack.NewConfirmationBlockObject(
 		plainText(title), plainText(text),
 		plainText("Restart"), plainText("Keep running"),

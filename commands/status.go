@@ -24,7 +24,7 @@ const (
 func Status(room string, s roomclient.Service, canRestart bool, now time.Time) Message {
 	b, why := askButton(room, s, canRestart)
 	blocks := []slack.Block{
-		header("rs-status-head", esc(s.Name, 70)+" in "+esc(room, 70)),
+		header("rs-status-head", statusHeader(room, s.Name)),
 		withButton(section("rs-status-state", headline(s, now, why, capName)), b),
 	}
 	if f := facts(s, now); len(f) > 0 {
@@ -39,6 +39,14 @@ func Status(room string, s roomclient.Service, canRestart bool, now time.Time) M
 	text := esc(s.Name, 100) + " in " + esc(room, 100) + ": " +
 		stateWord(s.State)
 	return Message{Text: text, Blocks: blocks}
+}
+
+// statusHeader names a service and its room, each in at most half of
+// what a header may hold.
+func statusHeader(room, svc string) string {
+	const in = " in "
+	each := (maxHeader - len(in)) / 2
+	return plain(svc, each) + in + plain(room, each)
 }
 
 // facts are the short fields of a service, those that are known.

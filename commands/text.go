@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/rivo/uniseg"
@@ -12,11 +13,13 @@ import (
 	"github.com/roomops/roombot/authz/slackid"
 )
 
-// Sizes here are costs: the bytes a string takes in the message JSON that
-// slack-go sends (encoding/json, which writes & < > as \u0026 and so on).
-// A cost bounds the UTF-8 length, the number of characters and the number
-// of UTF-16 units alike, so a text within a cost fits any way Slack
-// counts, and the JSON size of a message can be bounded from its parts.
+// Sizes here are mostly costs: the bytes a string takes in the message
+// JSON that slack-go sends (encoding/json, which writes & < > as \u0026
+// and so on). A cost bounds the UTF-8 length, the number of characters
+// and the number of UTF-16 units alike, so a text within a cost fits any
+// way Slack counts, and the JSON size of a message can be bounded from
+// its parts. plain_text fields with tight limits of their own (headers,
+// the confirm dialog) are measured in characters instead; see plain.
 
 const ellipsis = "…"
 
@@ -24,6 +27,13 @@ const ellipsis = "…"
 // an ellipsis when it was cut. Cuts fall between characters, after
 // escaping, so an entity is never split.
 func esc(s string, max int) string { return fit(s, max, false) }
+
+// plain escapes s for a plain_text field, whose limit Slack counts in
+// characters, and cuts it to at most max of them. Characters are counted
+// as UTF-16 units once escaped (an & is the 5 of &amp;), which is never
+// fewer than code points, the other reading of "characters". Each is at
+// most 3 bytes of JSON, so a field's limit also bounds its size.
+func plain(s string, max int) string { return fitBy(s, max, false, chars) }
 
 // code shows s in a code span, where Slack ignores *, _ and ~ and leaves
 // :emoji: codes alone. The whole span costs at most max.
@@ -62,13 +72,18 @@ func word(s string, max int) string {
 // letter is split; and after escaping, so no entity is. fit reads only as
 // much of s as it can keep: a long string costs no more than a short one.
 func fit(s string, max int, inCode bool) string {
-	room := max - cost('…') // what may be kept when s is cut
+	return fitBy(s, max, inCode, cost)
+}
+
+// fitBy is fit with each character costing what measure says.
+func fitBy(s string, max int, inCode bool, measure func(rune) int) string {
+	room := max - measure('…') // what may be kept when s is cut
 	used, keep := 0, 0
 	state := -1
 	for rest := s; rest != ""; {
 		var c string
 		c, rest, state = cluster(rest, state)
-		used += clusterCost(c, inCode)
+		used += clusterCost(c, inCode, measure)
 		if used > max {
 			return write(s[:keep], inCode) + ellipsis
 		}
@@ -106,10 +121,10 @@ func firstRunes(s string, n int) string {
 	return s[:end]
 }
 
-func clusterCost(c string, inCode bool) int {
+func clusterCost(c string, inCode bool, measure func(rune) int) int {
 	n := 0
 	for _, r := range c {
-		n += cost(shown(r, inCode))
+		n += measure(shown(r, inCode))
 	}
 	return n
 }
@@ -173,6 +188,18 @@ func cost(r rune) int {
 		return jsonCost('&') + len("lt;")
 	}
 	return jsonCost(r)
+}
+
+// chars is how many characters r takes of a plain_text field's limit
+// once escaped for Slack, in UTF-16 units.
+func chars(r rune) int {
+	switch r {
+	case '&':
+		return len("&amp;")
+	case '<', '>':
+		return len("&lt;")
+	}
+	return max(1, utf16.RuneLen(r))
 }
 
 // jsonCost is what r costs in JSON written by encoding/json.
