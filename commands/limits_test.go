@@ -23,6 +23,13 @@ func TestWorstCase(t *testing.T) {
 			strings.Repeat("i", 120)),
 		// Every character escaped.
 		"amp room": worstRoom(strings.Repeat("&", commands.MaxName), "&"),
+		// Ten buttons on a page, each with the longest value a page
+		// allows: a room of MaxName CJK characters and a UUID-long id.
+		"CJK room": worstRoom(strings.Repeat("界", commands.MaxName),
+			strings.Repeat("i", 34)),
+		// A status's one button, with the longest value ValidName allows.
+		"amp room and ids": worstRoom(strings.Repeat("&", commands.MaxName),
+			strings.Repeat("&", commands.MaxName-1)),
 	}
 	for label, l := range rooms {
 		svc := l.Services[0]

@@ -22,19 +22,27 @@ import (
 const PageSize = 10
 
 // A list page is drawn with roomy caps, so that a long name or error
-// shows in full. When a room's data would take the entries of a page
-// past entriesBudget, the page is drawn again with tight caps, which
-// bound every entry whatever the data.
+// shows in full. When a room's data would take the entries past what
+// the rest of the page leaves of MaxMessageBytes, the entries are drawn
+// again with tight caps, and then, briefly, with their first lines only,
+// which fit whatever the data: ten of them cost at most about 11 KB with
+// the largest Restart buttons, when the rest of such a page costs at
+// most about 4 KB.
 const (
-	entriesBudget = 12 << 10
-	roomyName     = capName
-	roomyError    = 480
-	tightName     = 200
-	tightError    = 120
+	roomyName  = capName
+	roomyError = 480
+	tightName  = 200
+	tightError = 120
+	briefName  = 120
 
 	// entryOverhead is the JSON of an entry beyond its text and button
 	// value: the section, its text object, block id and button.
 	entryOverhead = 260
+
+	// blockOverhead bounds the JSON of a block of ours beyond its texts
+	// and button values, and buttonOverhead that of a button.
+	blockOverhead  = 120
+	buttonOverhead = 140
 )
 
 // maxPorts is how many ports a list entry shows before "+N more".
@@ -60,22 +68,71 @@ func List(l *roomclient.List, page int, canRestart bool, now time.Time) Message 
 	first, end := (page-1)*PageSize, min(page*PageSize, n)
 	sum := tally(l)
 	parts := sum.parts()
+	msg := Message{Text: sum.fallback(l.Room, parts)}
 
-	blocks := []slack.Block{
+	head := []slack.Block{
 		header("rs-list-head", listHeader(l.Room)),
 		section("rs-list-sum", sum.sentence(l.Room, parts)),
 	}
-	blocks = append(blocks, entries(l, first, end, canRestart, now)...)
+	var tail []slack.Block
+	if note := noAskNote(l.Room); canRestart && n > 0 && note != "" {
+		tail = append(tail, section("rs-list-noask", note))
+	}
 	if p := pager(l.Room, page, pages); p != nil {
-		blocks = append(blocks, p)
+		tail = append(tail, p)
 	}
+	tail = append(tail, note("rs-list-foot", footer(first, end, n, page, pages, now)))
+
+	budget := MaxMessageBytes - messageOverhead - textCost(msg.Text) -
+		blocksCost(head) - blocksCost(tail)
+	body := entries(l, first, end, canRestart, now, budget)
+	msg.Blocks = slices.Concat(head, body, tail)
+	return msg
+}
+
+// messageOverhead bounds the JSON of a message beyond its text and
+// blocks: {"text":…,"blocks":[…]} and the commas between blocks.
+const messageOverhead = 64
+
+func footer(first, end, n, page, pages int, now time.Time) string {
 	foot := "as of " + clock(now)
-	if pages > 1 {
-		foot = fmt.Sprintf("services %d–%d of %d · page %d of %d · %s",
-			first+1, end, n, page, pages, foot)
+	if pages == 1 {
+		return foot
 	}
-	blocks = append(blocks, note("rs-list-foot", foot))
-	return Message{Text: sum.fallback(l.Room, parts), Blocks: blocks}
+	return fmt.Sprintf("services %d–%d of %d · page %d of %d · %s",
+		first+1, end, n, page, pages, foot)
+}
+
+// blocksCost bounds the JSON of blocks made by this package's helpers:
+// the texts and button values in them, and a generous overhead for the
+// rest.
+func blocksCost(blocks []slack.Block) int {
+	n := 0
+	for _, b := range blocks {
+		n += blockOverhead
+		switch b := b.(type) {
+		case *slack.HeaderBlock:
+			n += textCost(b.Text.Text)
+		case *slack.SectionBlock:
+			if b.Text != nil {
+				n += textCost(b.Text.Text)
+			}
+		case *slack.ContextBlock:
+			for _, e := range b.ContextElements.Elements {
+				if t, ok := e.(*slack.TextBlockObject); ok {
+					n += blockOverhead + textCost(t.Text)
+				}
+			}
+		case *slack.ActionBlock:
+			for _, e := range b.Elements.ElementSet {
+				if bt, ok := e.(*slack.ButtonBlockElement); ok {
+					n += buttonOverhead + valueCost(bt.Value) +
+						textCost(bt.Text.Text)
+				}
+			}
+		}
+	}
+	return n
 }
 
 func listHeader(room string) string {
@@ -204,19 +261,26 @@ type drawing struct {
 	room       string
 	canRestart bool
 	now        time.Time
-	nameCap    int
-	errCap     int
+	caps
 }
 
-// entries draws services first to end, with roomy caps when the page
-// fits entriesBudget that way, and with tight ones when not.
+// caps are how much of a service an entry shows. An errCap of 0 shows
+// the first line only.
+type caps struct{ nameCap, errCap int }
+
+// entries draws services first to end with the roomiest caps that keep
+// them within budget.
 func entries(l *roomclient.List, first, end int, canRestart bool,
-	now time.Time) []slack.Block {
-	d := drawing{l.Room, canRestart, now, roomyName, roomyError}
-	blocks, total := d.entries(l.Services[first:end], first)
-	if total > entriesBudget {
-		d.nameCap, d.errCap = tightName, tightError
-		blocks, _ = d.entries(l.Services[first:end], first)
+	now time.Time, budget int) []slack.Block {
+	var blocks []slack.Block
+	for _, c := range []caps{{roomyName, roomyError},
+		{tightName, tightError}, {briefName, 0}} {
+		d := drawing{l.Room, canRestart, now, c}
+		var total int
+		blocks, total = d.entries(l.Services[first:end], first)
+		if total <= budget {
+			break
+		}
 	}
 	return blocks
 }
@@ -237,9 +301,9 @@ func (d drawing) entries(svcs []roomclient.Service, first int) ([]slack.Block, i
 // entry is one service of a list: a section with the service's state and
 // health, and its Restart button. It returns the entry's cost too.
 func (d drawing) entry(i int, s roomclient.Service) (slack.Block, int) {
-	b, why := askButton(d.room, s, d.canRestart)
+	b, why := askButton(d.room, s, d.canRestart, maxAskCost)
 	lines := []string{headline(s, d.now, why, d.nameCap)}
-	if st := s.State; st != nil {
+	if st := s.State; st != nil && d.errCap > 0 {
 		lines = append(lines, health(st, d.now, d.errCap)...)
 	}
 	text := strings.Join(lines, "\n")

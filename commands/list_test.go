@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -56,7 +57,8 @@ func TestEntriesFallBackToTightCaps(t *testing.T) {
 			ID: fmt.Sprint(i), Name: long, Enabled: true})
 	}
 	full := name(long, roomyName)
-	if got := entries(l, 0, 1, true, now0); !strings.Contains(
+	const budget = 12 << 10
+	if got := entries(l, 0, 1, true, now0, budget); !strings.Contains(
 		sectionText(got[0]), full) {
 		t.Errorf("one entry: %q does not show the name in full",
 			sectionText(got[0]))
@@ -65,9 +67,56 @@ func TestEntriesFallBackToTightCaps(t *testing.T) {
 		l.Services[i].State = &roomclient.State{
 			LastStartError: strings.Repeat("&", 5000)}
 	}
-	got := entries(l, 0, PageSize, true, now0)
+	got := entries(l, 0, PageSize, true, now0, budget)
 	if text := sectionText(got[0]); strings.Contains(text, full) ||
 		!strings.Contains(text, name(long, tightName)) {
 		t.Errorf("full page: %q does not show the name cut short", text)
+	}
+}
+
+func TestEntriesFallBackToFirstLines(t *testing.T) {
+	// When even tight caps do not fit the budget, entries keep their
+	// first lines only: what state each service is in.
+	l := &roomclient.List{Room: "r"}
+	for i := range PageSize {
+		l.Services = append(l.Services, roomclient.Service{
+			ID: fmt.Sprint(i), Name: "web", Enabled: true,
+			State: &roomclient.State{State: "failed",
+				LastStartError: strings.Repeat("&", 5000)}})
+	}
+	for _, tt := range []struct {
+		budget int
+		lines  int
+	}{{12 << 10, 2}, {4 << 10, 1}} {
+		got := entries(l, 0, PageSize, true, now0, tt.budget)
+		if n := strings.Count(sectionText(got[0]), "\n") + 1; n != tt.lines {
+			t.Errorf("entries in a budget of %d: %d lines %q; want %d",
+				tt.budget, n, sectionText(got[0]), tt.lines)
+		}
+	}
+}
+
+// TestBlocksCostBounds: what List reckons the blocks around the entries
+// cost is never less than their JSON.
+func TestBlocksCostBounds(t *testing.T) {
+	for _, room := range []string{"r", strings.Repeat("&", MaxName),
+		strings.Repeat(`"`, MaxName), strings.Repeat("😀", MaxName)} {
+		blocks := []slack.Block{
+			header("rs-list-head", listHeader(room)),
+			section("rs-list-sum", name(room, capRoom)+" has no services."),
+			section("rs-list-noask", noAskNote(room)+"x"),
+			pager(room, 2, 3),
+			note("rs-list-foot", footer(10, 20, 30, 2, 3, now0)),
+		}
+		for _, b := range blocks {
+			j, err := json.Marshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := blocksCost([]slack.Block{b}); c < len(j) {
+				t.Errorf("blocksCost(%s) = %d; want at least its %d bytes",
+					j[:min(len(j), 80)], c, len(j))
+			}
+		}
 	}
 }

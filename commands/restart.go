@@ -121,6 +121,9 @@ func Candidates(room, svcName string, cands []roomclient.Service, canRestart boo
 	for i, s := range cands[:min(len(cands), PageSize)] {
 		blocks = append(blocks, candidate(room, i, s, canRestart))
 	}
+	if note := noAskNote(room); canRestart && note != "" {
+		blocks = append(blocks, section("rs-cands-noask", note))
+	}
 	if more := len(cands) - PageSize; more > 0 {
 		blocks = append(blocks, note("rs-cands-foot",
 			plural(more, "more service")+" not shown; see "+
@@ -144,7 +147,7 @@ func notFound(room, svcName string) Message {
 // candidate is one service of an ambiguous name. The name is the same
 // for all, and said above, so each shows what tells it apart.
 func candidate(room string, i int, s roomclient.Service, canRestart bool) slack.Block {
-	b, why := askButton(room, s, canRestart)
+	b, why := askButton(room, s, canRestart, maxAskCost)
 	facts := []string{"no id"}
 	if s.ID != "" {
 		facts[0] = "id " + code(s.ID, capID)

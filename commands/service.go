@@ -88,20 +88,40 @@ func when(t, now time.Time) string {
 	return clock(t) + " (" + ago(t, now) + ")"
 }
 
-// askButton is the Restart button of a service. It is nil when the viewer
-// may not restart, or when the service has no id a button can carry; why
-// then says so, for viewers who may restart.
-func askButton(room string, s roomclient.Service,
-	canRestart bool) (b *slack.ButtonBlockElement, why string) {
+// askButton is the Restart button of a service, whose value may cost
+// budget. It is nil when the viewer may not restart, or when the service
+// has no id a button can carry; why then says so, for viewers who may
+// restart. When the room's name is what does not fit, why is empty: that
+// is the same for every service, and the message says it once
+// (noAskNote).
+func askButton(room string, s roomclient.Service, canRestart bool,
+	budget int) (b *slack.ButtonBlockElement, why string) {
 	if !canRestart {
 		return nil, ""
 	}
 	if s.ID == "" {
 		return nil, "no id, so it cannot be restarted"
 	}
-	v, err := EncodeAsk(Ask{Room: room, ID: s.ID, Name: s.Name})
-	if err != nil {
+	v, err := encodeAsk(Ask{Room: room, ID: s.ID, Name: s.Name}, budget)
+	switch {
+	case err == nil:
+		return button(ActionRestartAsk, v, "Restart"), ""
+	case ValidName("room", room) != nil || !askRoomFits(room, budget):
+		return nil, ""
+	case ValidName("service id", s.ID) != nil:
 		return nil, "its id cannot be used from Slack"
 	}
-	return button(ActionRestartAsk, v, "Restart"), ""
+	return nil, "its id is too long for a Restart button"
+}
+
+// noAskNote says, for a message of many Restart buttons, that room's
+// name leaves no space in them, and how to restart instead. It is empty
+// when the name leaves space.
+func noAskNote(room string) string {
+	if ValidName("room", room) != nil || askRoomFits(room, maxAskCost) {
+		return ""
+	}
+	return ":information_source: The name of " + name(room, capRoom) +
+		" is too long for Restart buttons; restart a service with " +
+		"`/room-services restart ROOM SERVICE`."
 }

@@ -22,7 +22,7 @@ const (
 // liveness, and the last maxEvents events, newest first. With canRestart
 // and an id, it carries a Restart button (ActionRestartAsk).
 func Status(room string, s roomclient.Service, canRestart bool, now time.Time) Message {
-	b, why := askButton(room, s, canRestart)
+	b, why := askButton(room, s, canRestart, maxValue)
 	blocks := []slack.Block{
 		header("rs-status-head", statusHeader(room, s.Name)),
 		withButton(section("rs-status-state", headline(s, now, why, capName)), b),

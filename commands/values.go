@@ -35,15 +35,29 @@ type Page struct {
 // services, so a larger number is not ours.
 const maxPage = 100000
 
-// maxAskCost bounds an ask value's share of a list message. When the
-// name would take it over, it is left out: it is only for show.
-const maxAskCost = 300
+// maxAskCost bounds an ask value's share of a message that carries many
+// of them, a list page or the candidates of a name, so that ten leave
+// room for the rest. It holds a room of MaxName characters of any
+// alphabet (3 bytes each at most) and an id as long as a UUID. A room
+// whose name costs more, being made of emoji or of characters that JSON
+// escapes, gets no buttons in such a message, which says that the
+// room's name is why (noAskNote). A status, with one button, allows a
+// value as long as any room and id ValidName accepts make it.
+const maxAskCost = 480
+
+// usualID stands for a service id when a room's share of a value is
+// judged.
+const usualID = "00000000-0000-0000-0000-000000000000"
 
 // EncodeAsk writes a as a compact button value, e.g.
-// {"r":"myroom","i":"svc-1","n":"web"}. Room and ID must satisfy
-// ValidName. Name is left out when it is not printable text of at most
-// MaxName characters, or when it would make the value too long.
-func EncodeAsk(a Ask) (string, error) {
+// {"r":"myroom","i":"svc-1","n":"web"}, for a message of many buttons.
+// Room and ID must satisfy ValidName. Name is left out when it is not
+// printable text of at most MaxName characters, or when it would make
+// the value too long.
+func EncodeAsk(a Ask) (string, error) { return encodeAsk(a, maxAskCost) }
+
+// encodeAsk is EncodeAsk for a value that may cost budget.
+func encodeAsk(a Ask, budget int) (string, error) {
 	if err := a.valid(); err != nil {
 		return "", err
 	}
@@ -51,15 +65,21 @@ func EncodeAsk(a Ask) (string, error) {
 		a.Name = ""
 	}
 	v := encode(a)
-	if valueCost(v) > maxAskCost && a.Name != "" {
+	if valueCost(v) > budget && a.Name != "" {
 		a.Name = ""
 		v = encode(a)
 	}
-	if valueCost(v) > maxAskCost {
+	if valueCost(v) > budget {
 		return "", fmt.Errorf("%w: room and id too long for a button",
 			ErrBadValue)
 	}
 	return v, nil
+}
+
+// askRoomFits reports whether room leaves space for a usual id in an ask
+// value that may cost budget.
+func askRoomFits(room string, budget int) bool {
+	return valueCost(encode(Ask{Room: room, ID: usualID})) <= budget
 }
 
 // DecodeAsk reads a value written by EncodeAsk, and checks it again: the
