@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -77,6 +79,40 @@ func Error(text string) Message {
 	}
 	return simple("rs-error", ":warning: "+esc(text, 2900),
 		esc(text, 300))
+}
+
+// Errorf renders an error reply that names rooms or services or repeats
+// what a room said. format is roombot's own words, escaped and otherwise
+// shown as written. Each string or error argument is data, shown
+// verbatim in a code span, where Slack formats nothing and a backtick in
+// the data cannot end the span; numbers and durations are formatted as
+// fmt does. Callers never write the code spans themselves.
+func Errorf(format string, args ...any) Message {
+	shown, flat := dataArgs(args)
+	return simple("rs-error",
+		":warning: "+fmt.Sprintf(esc(format, maxFormat), shown...),
+		fmt.Sprintf(esc(format, maxFormat), flat...))
+}
+
+// maxFormat bounds the words of an error reply. The data gets what is
+// left of a section, shared between the arguments.
+const maxFormat = 500
+
+// dataArgs renders args for Errorf: in code spans for the blocks, escaped
+// for the fallback text.
+func dataArgs(args []any) (shown, flat []any) {
+	shown, flat = make([]any, len(args)), make([]any, len(args))
+	each := max(64, min(capDetail, (maxSection-2*maxFormat)/max(1, len(args))))
+	for i, a := range args {
+		shown[i], flat[i] = a, a
+		switch a.(type) {
+		case int, int64, uint, uint64, time.Duration:
+			continue
+		}
+		s := fmt.Sprint(a)
+		shown[i], flat[i] = code(s, each), esc(s, 100)
+	}
+	return shown, flat
 }
 
 // InternalError renders the reply to a failure with no text meant for

@@ -41,16 +41,46 @@ type Command struct {
 }
 
 // A UsageError reports a command that cannot be run as typed. Msg is short
-// and written for the Slack user. It may quote what the user typed, so it
-// must be escaped like any other user text, which Error does.
+// and written for the Slack user, as plain text. It may quote what the
+// user typed; Reply shows that verbatim.
 type UsageError struct {
 	Msg string
+
+	// shown is Msg as mrkdwn, escaped, with what the user typed in code
+	// spans; empty for a UsageError made elsewhere.
+	shown string
 }
 
 func (e *UsageError) Error() string { return e.Msg }
 
+// Reply renders the error for Slack, with what the user typed shown
+// verbatim: *x* in a command is not shown in bold.
+func (e *UsageError) Reply() Message {
+	if e.shown == "" {
+		return Error(e.Msg)
+	}
+	m := Error(e.Msg)
+	m.Blocks = simple("rs-error", ":warning: "+e.shown, "").Blocks
+	return m
+}
+
+// usagef makes a UsageError. Arguments that quote what the user typed
+// are of type said (quote); the others are roombot's own words.
 func usagef(format string, args ...any) *UsageError {
-	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+	plain, shown := make([]any, len(args)), make([]any, len(args))
+	for i, a := range args {
+		plain[i], shown[i] = a, a
+		switch a := a.(type) {
+		case said:
+			plain[i], shown[i] = string(a), code(string(a), capDetail)
+		case string:
+			shown[i] = esc(a, capDetail)
+		}
+	}
+	return &UsageError{
+		Msg:   fmt.Sprintf(format, plain...),
+		shown: fmt.Sprintf(esc(format, maxFormat), shown...),
+	}
 }
 
 // Limits on what Parse accepts.
@@ -220,13 +250,16 @@ func badRune(r rune) string {
 	return ""
 }
 
+// said is what the user typed, quoted for a usage message.
+type said string
+
 // quote shows user text in a message: shortened between grapheme
 // clusters, in quotes, with invisible characters spelled out as \u
 // escapes so the user can see what Slack sent.
-func quote(s string) string {
+func quote(s string) said {
 	const max = 40
 	if utf8.RuneCountInString(s) > max {
 		s = firstRunes(s, max) + "…"
 	}
-	return strconv.QuoteToGraphic(s)
+	return said(strconv.QuoteToGraphic(s))
 }

@@ -228,7 +228,7 @@ func TestQuoteKeepsGraphemeClusters(t *testing.T) {
 		{"a\u200bb", `"a\u200bb"`},
 	}
 	for _, tt := range tests {
-		if got := quote(tt.in); got != tt.want {
+		if got := string(quote(tt.in)); got != tt.want {
 			t.Errorf("quote(%q) = %s; want %s", tt.in, got, tt.want)
 		}
 	}

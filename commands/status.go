@@ -65,7 +65,7 @@ func facts(s roomclient.Service, now time.Time) []*slack.TextBlockObject {
 		add("External URL", code(s.ExternalURL, capDetail))
 	}
 	if s.Description != "" {
-		add("Description", esc(s.Description, capDetail))
+		add("Description", code(s.Description, capDetail))
 	}
 	if st := s.State; st != nil {
 		for _, f := range stateFacts(st, now) {
