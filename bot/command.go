@@ -53,7 +53,7 @@ func (b *Bot) command(ctx context.Context, log *slog.Logger, env string, sc slac
 	var ue *commands.UsageError
 	if errors.As(err, &ue) {
 		d.outcome = "usage"
-		b.respond(ctx, log, to, commands.Error(ue.Msg), false)
+		b.respond(ctx, log, to, ue.Reply(), false)
 		return
 	}
 	d.verb, d.room, d.service = string(cmd.Verb), cmd.Room, cmd.Service
@@ -250,7 +250,7 @@ func (b *Bot) find(ctx context.Context, log *slog.Logger, d *decision, room, nam
 // card makes the confirmation card for restarting s.
 func (b *Bot) card(room string, s roomclient.Service, user, channel string) commands.Message {
 	if s.ID == "" {
-		return commands.Error(fmt.Sprintf("Service `%s` has no id, so it cannot be restarted.", s.Name))
+		return commands.Errorf("Service %s has no id, so it cannot be restarted.", s.Name)
 	}
 	now := b.now()
 	tok := b.signer.sign(ticket{

@@ -88,11 +88,11 @@ func (b *Bot) restart(ctx context.Context, room, id string) error {
 // user can act on are said plainly; anything else is logged under a
 // reference the user can quote.
 func (b *Bot) roomFailure(log *slog.Logger, d *decision, room string, err error) commands.Message {
-	text, known := roomErrorText(room, err, b.cfg.CallTimeout)
+	format, args, known := roomError(room, err, b.cfg.CallTimeout)
 	if known {
 		d.outcome = "room_error"
 		log.Warn("room call failed", "room", room, "err", err)
-		return commands.Error(text)
+		return commands.Errorf(format, args...)
 	}
 	ref := newNonce()[:8]
 	d.outcome = "internal_error"
@@ -105,7 +105,17 @@ func (b *Bot) roomFailure(log *slog.Logger, d *decision, room string, err error)
 	return commands.InternalError(ref)
 }
 
+// roomErrorText is roomError as plain text, for a reply that shows it
+// whole as the room's answer.
 func roomErrorText(room string, err error, timeout time.Duration) (string, bool) {
+	format, args, known := roomError(room, err, timeout)
+	return fmt.Sprintf(format, args...), known
+}
+
+// roomError says what a room error means for the person who asked, as
+// roombot's words and the names and room text they show, for
+// commands.Errorf, and whether the user can act on it.
+func roomError(room string, err error, timeout time.Duration) (format string, args []any, known bool) {
 	var (
 		re *roomclient.Error
 		se *roomclient.StatusError
@@ -116,33 +126,34 @@ func roomErrorText(room string, err error, timeout time.Duration) (string, bool)
 	// the room kept refusing carries the refusal too, which says more.
 	switch {
 	case errors.As(err, &re):
-		return fmt.Sprintf("Room `%s` answered: %s", room, re.Text), true
+		return "Room %s answered: %s", []any{room, re.Text}, true
 	case errors.As(err, &se):
-		return statusText(room, se.Status), true
+		format, args = statusError(room, se.Status)
+		return format, args, true
 	case errors.As(err, &oe), errors.As(err, &de):
-		return fmt.Sprintf("Could not reach room `%s`: the room server is down or unreachable.", room), true
+		return "Could not reach room %s: the room server is down or unreachable.", []any{room}, true
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("Room `%s` did not answer within %s. Try again later.", room, timeout), true
+		return "Room %s did not answer within %s. Try again later.", []any{room, timeout}, true
 	case errors.Is(err, roomclient.ErrDisconnected):
-		return fmt.Sprintf("Lost the connection to room `%s` before it answered. Try again.", room), true
+		return "Lost the connection to room %s before it answered. Try again.", []any{room}, true
 	}
-	return "", false
+	return "", nil, false
 }
 
-// statusText says what an HTTP status on the room's websocket upgrade
+// statusError says what an HTTP status on the room's websocket upgrade
 // means for the person who asked.
-func statusText(room string, status int) string {
+func statusError(room string, status int) (format string, args []any) {
 	switch status {
 	case 401:
-		return fmt.Sprintf("Room `%s` refused roombot's credentials (HTTP 401).", room)
+		return "Room %s refused roombot's credentials (HTTP 401).", []any{room}
 	case 403:
-		return fmt.Sprintf("roombot may not use room `%s` (HTTP 403).", room)
+		return "roombot may not use room %s (HTTP 403).", []any{room}
 	case 404:
-		return fmt.Sprintf("There is no room `%s` (HTTP 404).", room)
+		return "There is no room %s (HTTP 404).", []any{room}
 	case 423:
-		return fmt.Sprintf("Room `%s` is disabled (HTTP 423).", room)
+		return "Room %s is disabled (HTTP 423).", []any{room}
 	}
-	return fmt.Sprintf("Room `%s` is not taking connections right now (HTTP %d). Try again later.", room, status)
+	return "Room %s is not taking connections right now (HTTP %d). Try again later.", []any{room, status}
 }
 
 func capitalise(s string) string {
