@@ -57,7 +57,8 @@ const maxStates = 5
 // Restart button (ActionRestartAsk). Previous and Next buttons
 // (ActionPagePrev, ActionPageNext) appear when there is more than one
 // page. The cost of rendering grows with the page, apart from one pass
-// over the room to count states.
+// over the room to count states. A page click replaces the message, and
+// Slack wants fresh block ids then, so each page has ids of its own.
 func List(l *roomclient.List, page int, canRestart bool, now time.Time) Message {
 	if l == nil {
 		l = &roomclient.List{}
@@ -70,18 +71,21 @@ func List(l *roomclient.List, page int, canRestart bool, now time.Time) Message 
 	parts := sum.parts()
 	msg := Message{Text: sum.fallback(l.Room, parts)}
 
+	id := func(block string) string {
+		return "rs-list-" + block + "-" + strconv.Itoa(page)
+	}
 	head := []slack.Block{
-		header("rs-list-head", listHeader(l.Room)),
-		section("rs-list-sum", sum.sentence(l.Room, parts)),
+		header(id("head"), listHeader(l.Room)),
+		section(id("sum"), sum.sentence(l.Room, parts)),
 	}
 	var tail []slack.Block
 	if note := noAskNote(l.Room); canRestart && n > 0 && note != "" {
-		tail = append(tail, section("rs-list-noask", note))
+		tail = append(tail, section(id("noask"), note))
 	}
-	if p := pager(l.Room, page, pages); p != nil {
+	if p := pager(id("pager"), l.Room, page, pages); p != nil {
 		tail = append(tail, p)
 	}
-	tail = append(tail, note("rs-list-foot", footer(first, end, n, page, pages, now)))
+	tail = append(tail, note(id("foot"), footer(first, end, n, page, pages, now)))
 
 	budget := MaxMessageBytes - messageOverhead - textCost(msg.Text) -
 		blocksCost(head) - blocksCost(tail)
@@ -366,7 +370,7 @@ func startError(st *roomclient.State, now time.Time, errCap int) string {
 }
 
 // pager is the Previous and Next buttons, or nil on a single page.
-func pager(room string, page, pages int) slack.Block {
+func pager(id, room string, page, pages int) slack.Block {
 	var buttons []slack.BlockElement
 	if page > 1 {
 		buttons = appendPage(buttons, room, page-1,
@@ -379,7 +383,7 @@ func pager(room string, page, pages int) slack.Block {
 	if len(buttons) == 0 {
 		return nil
 	}
-	return slack.NewActionBlock("rs-list-pager", buttons...)
+	return slack.NewActionBlock(id, buttons...)
 }
 
 func appendPage(buttons []slack.BlockElement, room string, page int,

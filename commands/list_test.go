@@ -105,7 +105,7 @@ func TestBlocksCostBounds(t *testing.T) {
 			header("rs-list-head", listHeader(room)),
 			section("rs-list-sum", name(room, capRoom)+" has no services."),
 			section("rs-list-noask", noAskNote(room)+"x"),
-			pager(room, 2, 3),
+			pager("rs-list-pager-2", room, 2, 3),
 			note("rs-list-foot", footer(10, 20, 30, 2, 3, now0)),
 		}
 		for _, b := range blocks {

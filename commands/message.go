@@ -1,6 +1,9 @@
 package commands
 
 import (
+	"hash/fnv"
+	"strconv"
+
 	"github.com/slack-go/slack"
 )
 
@@ -90,6 +93,18 @@ func withButton(s *slack.SectionBlock, b *slack.ButtonBlockElement) *slack.Secti
 		s.Accessory = slack.NewAccessory(b)
 	}
 	return s
+}
+
+// versionOf names one version of a message that is updated in place, for
+// its block ids: Slack wants fresh ids when a message is updated, and the
+// same texts get the same name, so rendering stays a pure function.
+func versionOf(texts ...string) string {
+	h := fnv.New32a()
+	for _, t := range texts {
+		h.Write([]byte(t))
+		h.Write([]byte{0})
+	}
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 // simple is a message of one section, for short answers.

@@ -68,7 +68,8 @@ type Episode struct {
 
 // Announce renders the message about an episode, for its first post and
 // for every update: what happened, the restart count and last exit, and
-// whether the service runs again.
+// whether the service runs again. Each step of the episode has block ids
+// of its own, as Slack wants fresh ids when a message is updated.
 func Announce(e Episode) Message {
 	icon, what := e.headline()
 	text := icon + " " + name(e.Service, capName) + " in " +
@@ -90,12 +91,14 @@ func Announce(e Episode) Message {
 	if len(foot) == 0 {
 		foot = append(foot, "roombot watches this room")
 	}
+	footText := strings.Join(foot, " · ")
+	step := versionOf(text, footText)
 	return Message{
 		Text: esc(e.Service, 100) + " in " + esc(e.Room, 100) + " " +
 			e.summary(),
 		Blocks: []slack.Block{
-			section("rs-watch", text),
-			note("rs-watch-foot", strings.Join(foot, " · ")),
+			section("rs-watch-"+step, text),
+			note("rs-watch-foot-"+step, footText),
 		},
 	}
 }
