@@ -132,6 +132,9 @@ func Parse(text string) (Command, error) {
 		return Command{}, usagef("the command is not valid text; " +
 			"try typing it again")
 	}
+	if asksHelp(text) {
+		return Command{Verb: VerbHelp}, nil
+	}
 	plain, err := unslack(text)
 	if err != nil {
 		return Command{}, err
@@ -144,6 +147,18 @@ func Parse(text string) (Command, error) {
 		return Command{Verb: VerbHelp}, nil
 	}
 	return parseWords(words)
+}
+
+// asksHelp reports whether the first word of text is help. Whatever
+// follows, help is what the user wants, so the rest is not read: a
+// mention after help is no reason to refuse it.
+func asksHelp(text string) bool {
+	rest := strings.TrimLeftFunc(text, unicode.IsSpace)
+	end := strings.IndexFunc(rest, unicode.IsSpace)
+	if end < 0 {
+		end = len(rest)
+	}
+	return strings.EqualFold(rest[:end], string(VerbHelp))
 }
 
 func parseWords(words []string) (Command, error) {
@@ -199,9 +214,10 @@ func build(verb Verb, args []string) (Command, error) {
 // ValidName reports whether s can be a room or service name, and if not,
 // why, as a *UsageError naming kind ("room", "service"). It refuses only
 // what no MeshAgent name can be: empty or absurdly long names, white
-// space, control and invisible characters (zero-width spaces, joiners,
-// direction marks), Slack's markup characters <, > and |, and Slack
-// mentions. Dots, slashes, quotes and anything else are accepted and left
+// space, control, invisible and blank characters (zero-width spaces,
+// joiners, direction marks, the blank Braille pattern, a variation
+// selector after a letter), a combining mark with nothing before it,
+// Slack's markup characters <, > and |, and Slack mentions. Dots, slashes, quotes and anything else are accepted and left
 // for the room to judge.
 func ValidName(kind, s string) error {
 	switch {
@@ -216,13 +232,36 @@ func ValidName(kind, s string) error {
 		return usagef("%s looks like a Slack mention or channel, "+
 			"not a %s name", quote(s), kind)
 	}
-	for _, r := range s {
-		if why := badRune(r); why != "" {
-			return usagef("the %s name %s contains %s (%U)",
-				kind, quote(s), why, r)
-		}
+	if why, r := flaw(s); why != "" {
+		return usagef("the %s name %s contains %s (%U)",
+			kind, quote(s), why, r)
 	}
 	return nil
+}
+
+// flaw finds the first character that cannot be in a name, and says what
+// it is. Some characters are only wrong where they stand: a variation
+// selector picks how the emoji or symbol before it looks, and is
+// invisible after a letter or at the start; a combining mark needs a
+// character before it to combine with.
+func flaw(s string) (why string, at rune) {
+	prev := rune(-1)
+	for _, r := range s {
+		why = badRune(r)
+		switch {
+		case why != "":
+		case unicode.Is(unicode.Variation_Selector, r) &&
+			(prev < 0 || unicode.IsLetter(prev) || unicode.IsMark(prev)):
+			why = "an invisible character"
+		case unicode.IsMark(r) && prev < 0:
+			why = "a combining mark with nothing to combine with"
+		}
+		if why != "" {
+			return why, r
+		}
+		prev = r
+	}
+	return "", 0
 }
 
 func isMention(s string) bool {
@@ -242,7 +281,8 @@ func badRune(r rune) string {
 	case unicode.IsControl(r):
 		return "a control character"
 	case unicode.Is(unicode.Cf, r),
-		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r),
+		r == '\u2800': // the blank Braille pattern
 		return "an invisible character"
 	case r == '<' || r == '>' || r == '|':
 		return "a character Slack reserves"

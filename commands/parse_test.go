@@ -80,6 +80,32 @@ func TestParse(t *testing.T) {
 		{name: "4 KB of text", text: "list " + strings.Repeat("x", 4096), err: "too long for a command"},
 		{name: "just over limit", text: strings.Repeat(" ", MaxText+1), err: "too long for a command"},
 		{name: "invalid UTF-8", text: "list \xff", err: "not valid text"},
+
+		// help needs no arguments, and is not refused for theirs.
+		{name: "help with a mention", text: "help <@U0ALICE01>", want: Command{Verb: VerbHelp}},
+		{name: "help with a channel", text: "Help <#C0OPS0001|ops> x", want: Command{Verb: VerbHelp}},
+		{name: "help with a bad character", text: "help a\u200b|b", want: Command{Verb: VerbHelp}},
+
+		// Names pasted from code formatting.
+		{name: "backticks", text: "list `lobby`", want: list("lobby")},
+		{name: "code block", text: "status ```lobby``` `web`", want: status("lobby", "web")},
+		{name: "backtick inside kept", text: "list a`b", want: list("a`b")},
+		{name: "unbalanced backtick kept", text: "list `lobby", want: list("`lobby")},
+		{name: "backticked space", text: "list `my room`", err: "names cannot contain spaces"},
+		{name: "only backticks", text: "list ``", err: "the room name is empty"},
+
+		// Blank and meaningless characters.
+		{name: "braille blank", text: "list r\u2800", err: "invisible character (U+2800)"},
+		{name: "variation selector after a letter", text: "list r\ufe0f",
+			err: "invisible character (U+FE0F)"},
+		{name: "variation selector first", text: "list \ufe0fr", err: "(U+FE0F)"},
+		{name: "emoji with its variation selector", text: "list \u2764\ufe0f",
+			want: list("\u2764\ufe0f")},
+		{name: "keycap", text: "list 1\ufe0f\u20e3", want: list("1\ufe0f\u20e3")},
+		{name: "lone combining mark", text: "list \u0301",
+			err: "a combining mark with nothing to combine with (U+0301)"},
+		{name: "combining mark first", text: "list \u0301abc", err: "combining mark"},
+		{name: "accented letter", text: "list cafe\u0301", want: list("cafe\u0301")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

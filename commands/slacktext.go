@@ -91,7 +91,7 @@ func split(s string) ([]string, error) {
 	return words, nil
 }
 
-func isQuote(c byte) bool { return c == '"' || c == '\'' }
+func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
 
 func opensQuote(w string) bool {
 	if !isQuote(w[0]) {
@@ -109,12 +109,20 @@ func closesLater(words []string, q byte) bool {
 	return false
 }
 
-// unquote removes one pair of matching quotes around a name, which users
-// add out of habit.
+// unquote removes what users put around a name out of habit: one pair of
+// matching quotes, or the backticks of Slack's code formatting, as when a
+// name is pasted from a reply (`lobby`, ```lobby```).
 func unquote(w string) string {
 	n := len(w)
-	if n >= 2 && isQuote(w[0]) && w[n-1] == w[0] {
+	if n < 2 || !isQuote(w[0]) || w[n-1] != w[0] {
+		return w
+	}
+	if w[0] != '`' {
 		return w[1 : n-1]
 	}
-	return w
+	k := min(n-len(strings.TrimLeft(w, "`")), n-len(strings.TrimRight(w, "`")))
+	if 2*k >= n {
+		return ""
+	}
+	return w[k : n-k]
 }
