@@ -33,7 +33,8 @@ func Help(verbs []Verb) Message {
 		Blocks: []slack.Block{
 			section("rs-help", intro+"\n"+strings.Join(lines, "\n")),
 			note("rs-help-foot", "Room and service names are "+
-				"case-sensitive; commands are not."),
+				"case-sensitive; commands are not. Where services "+
+				"share a name, give the service's id instead."),
 		},
 	}
 }

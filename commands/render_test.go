@@ -153,6 +153,11 @@ func TestGolden(t *testing.T) {
 	}
 	worker := small.Services[1]
 	tok := strings.Repeat("t0k3n.", 70)
+	webs := []roomclient.Service{
+		web, {ID: "svc-9", Name: "web", Image: "ghcr.io/acme/web:2",
+			State: &roomclient.State{State: "starting"}},
+		{Name: "web"},
+	}
 
 	tests := []struct {
 		name  string
@@ -173,12 +178,9 @@ func TestGolden(t *testing.T) {
 			Room: "myroom", Service: web, Now: now, Token: tok,
 			Requester: "U0ALICE01", Expires: now.Add(10 * time.Minute),
 		}), []string{"U0ALICE01"}},
-		{"candidates", commands.Candidates("myroom", "web", []roomclient.Service{
-			web, {ID: "svc-9", Name: "web", Image: "ghcr.io/acme/web:2",
-				State: &roomclient.State{State: "starting"}},
-			{Name: "web"},
-		}, true), nil},
-		{"not_found", commands.Candidates("myroom", "wbe", nil, true), nil},
+		{"candidates", commands.Candidates(commands.VerbRestart, "myroom", "web", webs), nil},
+		{"candidates_status", commands.Candidates(commands.VerbStatus, "myroom", "web", webs), nil},
+		{"not_found", commands.Candidates(commands.VerbRestart, "myroom", "wbe", nil), nil},
 		{"help_all", commands.Help(commands.Verbs()), nil},
 		{"help_viewer", commands.Help([]commands.Verb{
 			commands.VerbHelp, commands.VerbStatus, commands.VerbList}), nil},

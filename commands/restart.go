@@ -104,24 +104,55 @@ func validity(c Confirmation) string {
 	return strings.Join(parts, " · ")
 }
 
-// Candidates renders the answer to a service name that several services
-// of room share: each of them with its id and state and, with canRestart,
-// a Restart button (ActionRestartAsk) that asks to confirm that one id.
-// With no candidates it says that room has no service of that name.
-func Candidates(room, svcName string, cands []roomclient.Service, canRestart bool) Message {
+// Match finds the services that ref, the SERVICE of a status or restart
+// command, names in l: those of that name, or, when no service has that
+// name, the one whose id it is, so that services that share a name can
+// be told apart by id. Names and ids are matched exactly. One match is
+// the service; several are for Candidates; none means there is no such
+// service.
+func Match(l *roomclient.List, ref string) []roomclient.Service {
+	if l == nil || ref == "" {
+		return nil
+	}
+	var byName, byID []roomclient.Service
+	for _, s := range l.Services {
+		switch ref {
+		case s.Name:
+			byName = append(byName, s)
+		case s.ID:
+			byID = append(byID, s)
+		}
+	}
+	if len(byName) > 0 {
+		return byName
+	}
+	return byID
+}
+
+// Candidates renders the answer to a status or restart (v) of a service
+// name that several services of room share: each of them with its id and
+// state, and how to name one by its id. For a restart, each also has a
+// Restart button (ActionRestartAsk) that asks to confirm that one id;
+// the caller has checked that the user may restart. With no candidates
+// it says that room has no service of that name.
+func Candidates(v Verb, room, svcName string, cands []roomclient.Service) Message {
 	if len(cands) == 0 {
 		return notFound(room, svcName)
 	}
+	restart := v == VerbRestart
 	intro := name(svcName, capName) + " is the name of " +
-		plural(len(cands), "service") + " in " + name(room, capRoom) + "."
-	if canRestart {
-		intro += " Pick the one to restart by its id."
+		plural(len(cands), "service") + " in " + name(room, capRoom) + ". "
+	ask := code("/room-services "+string(v)+" "+room+" ID", capRoom+40)
+	if restart {
+		intro += "Pick the one to restart, or run " + ask + "."
+	} else {
+		intro += "Ask for one by its id: " + ask + "."
 	}
 	blocks := []slack.Block{section("rs-cands-head", intro)}
 	for i, s := range cands[:min(len(cands), PageSize)] {
-		blocks = append(blocks, candidate(room, i, s, canRestart))
+		blocks = append(blocks, candidate(room, i, s, restart))
 	}
-	if note := noAskNote(room); canRestart && note != "" {
+	if note := noAskNote(room); restart && note != "" {
 		blocks = append(blocks, section("rs-cands-noask", note))
 	}
 	if more := len(cands) - PageSize; more > 0 {
@@ -138,7 +169,7 @@ func Candidates(room, svcName string, cands []roomclient.Service, canRestart boo
 
 func notFound(room, svcName string) Message {
 	text := name(room, capRoom) + " has no service named " +
-		name(svcName, capName) + ". Names are case-sensitive; " +
+		name(svcName, capName) + ", nor one with that id. Names are case-sensitive; " +
 		code("/room-services list "+room, capRoom) + " shows them all."
 	return simple("rs-notfound", text,
 		"No service named "+esc(svcName, 100))
