@@ -208,17 +208,17 @@ func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room s
 }
 
 func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room, name string) commands.Message {
-	canRestart := b.may(ctx, d.user, authz.Restart)
-	s, m, ok := b.find(ctx, log, d, room, name, canRestart)
+	s, m, ok := b.find(ctx, log, d, commands.VerbStatus, room, name)
 	if !ok {
 		return m
 	}
+	canRestart := b.may(ctx, d.user, authz.Restart)
 	takeCPU(ctx)
 	return commands.Status(room, s, canRestart, b.now())
 }
 
 func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, room, name, channel string) commands.Message {
-	s, m, ok := b.find(ctx, log, d, room, name, true)
+	s, m, ok := b.find(ctx, log, d, commands.VerbRestart, room, name)
 	if !ok {
 		return m
 	}
@@ -226,25 +226,25 @@ func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, roo
 	return b.card(room, s, d.user, channel)
 }
 
-// find lists room and picks the service named name. When it cannot, it
-// returns the answer to give instead: the candidates of an ambiguous name,
-// or why nothing matched.
-func (b *Bot) find(ctx context.Context, log *slog.Logger, d *decision, room, name string, canRestart bool) (roomclient.Service, commands.Message, bool) {
+// find lists room and picks the service that ref names for verb v: by
+// name, or by id when no name matches. When it cannot, it returns the
+// answer to give instead: the candidates of a shared name, or why
+// nothing matched.
+func (b *Bot) find(ctx context.Context, log *slog.Logger, d *decision, v commands.Verb, room, ref string) (roomclient.Service, commands.Message, bool) {
 	l, err := b.list(ctx, room)
 	if err != nil {
 		return roomclient.Service{}, b.roomFailure(log, d, room, err), false
 	}
-	s, err := l.Find(name)
-	var ne *roomclient.NameError
+	found := commands.Match(l, ref)
 	switch {
-	case err == nil:
-		return s, commands.Message{}, true
-	case errors.As(err, &ne) && len(ne.Candidates) > 1:
+	case len(found) == 1:
+		return found[0], commands.Message{}, true
+	case len(found) > 1:
 		d.outcome = "ambiguous"
-		return s, commands.Candidates(room, name, ne.Candidates, canRestart), false
+	default:
+		d.outcome = "not_found"
 	}
-	d.outcome = "not_found"
-	return s, commands.Candidates(room, name, nil, canRestart), false
+	return roomclient.Service{}, commands.Candidates(v, room, ref, found), false
 }
 
 // card makes the confirmation card for restarting s.
