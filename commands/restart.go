@@ -217,13 +217,24 @@ func Cancelled(room, svc, by string) Message {
 		"Restart of "+esc(svc, 100)+" cancelled")
 }
 
-// Expired replaces a confirmation card whose token is too old.
-func Expired() Message {
+// ExpiredCard replaces a confirmation card whose token is too old, for
+// the restart of svc in room, and gives the command to run again. An
+// empty room or svc is left as a placeholder.
+func ExpiredCard(room, svc string) Message {
+	if room == "" || svc == "" {
+		room, svc = "ROOM", "SERVICE"
+	}
+	again := code("/room-services restart "+room+" "+svc, capRoom+capName)
 	text := ":hourglass: This confirmation has expired, so nothing was " +
-		"restarted. To restart, run `/room-services restart ROOM " +
-		"SERVICE` again."
+		"restarted. To restart, run " + again + " again."
 	return simple("rs-outcome-expired", text, "This confirmation has expired")
 }
+
+// Expired is ExpiredCard without the room and service.
+//
+// Deprecated: use ExpiredCard with the card's room and service, which
+// the token carries even once it has expired.
+func Expired() Message { return ExpiredCard("", "") }
 
 // AlreadyUsed answers a click on a confirmation that by (a Slack user id)
 // already used at the time at.
