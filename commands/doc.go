@@ -19,7 +19,12 @@
 // in, and only when they look like user ids.
 //
 // Message.Text is escaped already: post it without escaping it again
-// (slack.MsgOptionText(m.Text, false)).
+// (slack.MsgOptionText(m.Text, false)). Slack shows it in notifications,
+// and parses it for mentions and channel names when a message is posted
+// with parse=full or link_names, so every @ and # from data in it is
+// followed by a word joiner (U+2060): @here, @channel and #general in a
+// name stay text. Posting with slack.MsgOptionParse(false), parse=none,
+// also keeps Slack from linking URLs in it.
 //
 // # Limits
 //

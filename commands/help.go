@@ -72,14 +72,16 @@ func helpText(v Verb) (what, example string) {
 	return "this message.", ""
 }
 
-// Error renders text as a short error reply. text is escaped: it may
-// hold what a user typed or a room said, as a UsageError's Msg does.
+// Error renders text, roombot's own words, as a short error reply. text
+// is escaped, so nothing in it pings anyone, but Slack would format *, _
+// and ~ in it: names and what a room or user said belong in the
+// arguments of Errorf, which shows them verbatim.
 func Error(text string) Message {
 	if text == "" {
 		text = "Something went wrong."
 	}
 	return simple("rs-error", ":warning: "+esc(text, 2900),
-		esc(text, 300))
+		flat(text, 300))
 }
 
 // Errorf renders an error reply that names rooms or services or repeats
@@ -89,31 +91,31 @@ func Error(text string) Message {
 // the data cannot end the span; numbers and durations are formatted as
 // fmt does. Callers never write the code spans themselves.
 func Errorf(format string, args ...any) Message {
-	shown, flat := dataArgs(args)
+	shown, text := dataArgs(args)
 	return simple("rs-error",
 		":warning: "+fmt.Sprintf(esc(format, maxFormat), shown...),
-		fmt.Sprintf(esc(format, maxFormat), flat...))
+		fmt.Sprintf(esc(format, maxFormat), text...))
 }
 
 // maxFormat bounds the words of an error reply. The data gets what is
 // left of a section, shared between the arguments.
 const maxFormat = 500
 
-// dataArgs renders args for Errorf: in code spans for the blocks, escaped
-// for the fallback text.
-func dataArgs(args []any) (shown, flat []any) {
-	shown, flat = make([]any, len(args)), make([]any, len(args))
+// dataArgs renders args for Errorf: in code spans for the blocks, and
+// for the fallback text as flat does.
+func dataArgs(args []any) (shown, text []any) {
+	shown, text = make([]any, len(args)), make([]any, len(args))
 	each := max(64, min(capDetail, (maxSection-2*maxFormat)/max(1, len(args))))
 	for i, a := range args {
-		shown[i], flat[i] = a, a
+		shown[i], text[i] = a, a
 		switch a.(type) {
 		case int, int64, uint, uint64, time.Duration:
 			continue
 		}
 		s := fmt.Sprint(a)
-		shown[i], flat[i] = code(s, each), esc(s, 100)
+		shown[i], text[i] = code(s, each), flat(s, 100)
 	}
-	return shown, flat
+	return shown, text
 }
 
 // InternalError renders the reply to a failure with no text meant for

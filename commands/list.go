@@ -253,11 +253,11 @@ func (s summary) sentence(room string, parts []string) string {
 }
 
 func (s summary) fallback(room string, parts []string) string {
-	text := esc(room, 120) + ": " + plural(s.total, "service")
+	text := flat(room, 120) + ": " + plural(s.total, "service")
 	if s.total == 0 {
 		return text
 	}
-	return text + " (" + strings.Join(parts, ", ") + ")"
+	return text + " (" + quiet(strings.Join(parts, ", ")) + ")"
 }
 
 // A drawing is what the entries of one list page share.

@@ -9,7 +9,9 @@ import (
 
 // A Message is one Slack message: blocks, and the text Slack shows in
 // notifications and to screen readers. Text is always set, and escaped
-// already: post it with slack.MsgOptionText(m.Text, false).
+// already: post it with slack.MsgOptionText(m.Text, false). Data in Text
+// cannot make a mention or a channel link, however Slack parses it (see
+// the package doc).
 type Message struct {
 	Text   string
 	Blocks []slack.Block

@@ -60,7 +60,7 @@ func Notify(n Notice) Message {
 // outcome words the phase: a block id suffix, the text, and the
 // fallback for notifications.
 func (n Notice) outcome(who string) (id, text, fallback string) {
-	svc := esc(n.Service.Name, 100)
+	svc := flat(n.Service.Name, 100)
 	took := age(n.Took)
 	switch n.Phase {
 	case PhaseRequested:

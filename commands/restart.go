@@ -47,8 +47,8 @@ func Confirm(c Confirmation) Message {
 		WithConfirm(dialog(c.Room, c.Service.Name))
 	cancel := button(ActionCancel, c.Token, "Cancel")
 	return Message{
-		Text: "Confirm the restart of " + esc(c.Service.Name, 100) +
-			" in " + esc(c.Room, 100),
+		Text: "Confirm the restart of " + flat(c.Service.Name, 100) +
+			" in " + flat(c.Room, 100),
 		Blocks: []slack.Block{
 			section("rs-confirm-ask", ask),
 			slack.NewActionBlock("rs-confirm-buttons", restart, cancel),
@@ -161,7 +161,7 @@ func Candidates(v Verb, room, svcName string, cands []roomclient.Service) Messag
 				code("/room-services list "+room, capRoom)))
 	}
 	return Message{
-		Text: esc(svcName, 100) + ": " +
+		Text: flat(svcName, 100) + ": " +
 			plural(len(cands), "service") + " with that name",
 		Blocks: blocks,
 	}
@@ -172,7 +172,7 @@ func notFound(room, svcName string) Message {
 		name(svcName, capName) + ", nor one with that id. Names are case-sensitive; " +
 		code("/room-services list "+room, capRoom) + " shows them all."
 	return simple("rs-notfound", text,
-		"No service named "+esc(svcName, 100))
+		"No service named "+flat(svcName, 100))
 }
 
 // candidate is one service of an ambiguous name. The name is the same
@@ -204,7 +204,7 @@ func Restarting(room, svc, requester string) Message {
 		" in " + name(room, capRoom) + ", as " + mention(requester) +
 		" asked. The channel will hear when it is back."
 	return simple("rs-outcome-restarting", text,
-		"Restarting "+esc(svc, 100)+" in "+esc(room, 100))
+		"Restarting "+flat(svc, 100)+" in "+flat(room, 100))
 }
 
 // Cancelled replaces the confirmation card when by (a Slack user id)
@@ -214,7 +214,7 @@ func Cancelled(room, svc, by string) Message {
 		name(svc, capName) + " in " + name(room, capRoom) +
 		". Nothing was restarted."
 	return simple("rs-outcome-cancelled", text,
-		"Restart of "+esc(svc, 100)+" cancelled")
+		"Restart of "+flat(svc, 100)+" cancelled")
 }
 
 // ExpiredCard replaces a confirmation card whose token is too old, for
@@ -252,7 +252,7 @@ func InFlight(room, svc, by string, since, now time.Time) Message {
 		" in " + name(room, capRoom) + " is already in progress, " +
 		"started by " + mention(by) + " " + ago(since, now) + "."
 	return simple("rs-outcome-inflight", text,
-		"A restart of "+esc(svc, 100)+" is already in progress")
+		"A restart of "+flat(svc, 100)+" is already in progress")
 }
 
 // RestartFailed replaces the confirmation card when the room refused or
@@ -261,5 +261,5 @@ func RestartFailed(room, svc, errText string) Message {
 	text := ":x: Could not restart " + name(svc, capName) + " in " +
 		name(room, capRoom) + ": " + code(errText, capDetail)
 	return simple("rs-outcome-failed", text,
-		"Could not restart "+esc(svc, 100))
+		"Could not restart "+flat(svc, 100))
 }

@@ -36,8 +36,8 @@ func Status(room string, s roomclient.Service, canRestart bool, now time.Time) M
 	}
 	blocks = append(blocks, note("rs-status-foot", "as of "+clock(now)))
 
-	text := esc(s.Name, 100) + " in " + esc(room, 100) + ": " +
-		stateWord(s.State)
+	text := flat(s.Name, 100) + " in " + flat(room, 100) + ": " +
+		quiet(stateWord(s.State))
 	return Message{Text: text, Blocks: blocks}
 }
 

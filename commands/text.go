@@ -28,6 +28,32 @@ const ellipsis = "…"
 // escaping, so an entity is never split.
 func esc(s string, max int) string { return fit(s, max, false) }
 
+// flat shows s in a message's fallback text (Message.Text), which Slack
+// shows in notifications and parses for mentions and channel names when
+// a message is posted with parse=full or link_names: escaped, cut to
+// cost at most max, and with a word joiner (U+2060), which nobody sees,
+// after each @ and #, so that @here, @channel and #general from data
+// stay text.
+func flat(s string, max int) string { return quiet(fitBy(s, max, false, flatCost)) }
+
+// quiet puts a word joiner after each @ and # of s.
+func quiet(s string) string {
+	if !strings.ContainsAny(s, "@#") {
+		return s
+	}
+	return quieter.Replace(s)
+}
+
+var quieter = strings.NewReplacer("@", "@\u2060", "#", "#\u2060")
+
+// flatCost is cost with the word joiner quiet adds.
+func flatCost(r rune) int {
+	if r == '@' || r == '#' {
+		return cost(r) + cost('\u2060')
+	}
+	return cost(r)
+}
+
 // plain escapes s for a plain_text field, whose limit Slack counts in
 // characters, and cuts it to at most max of them. Characters are counted
 // as UTF-16 units once escaped (an & is the 5 of &amp;), which is never

@@ -94,7 +94,7 @@ func Announce(e Episode) Message {
 	footText := strings.Join(foot, " · ")
 	step := versionOf(text, footText)
 	return Message{
-		Text: esc(e.Service, 100) + " in " + esc(e.Room, 100) + " " +
+		Text: flat(e.Service, 100) + " in " + flat(e.Room, 100) + " " +
 			e.summary(),
 		Blocks: []slack.Block{
 			section("rs-watch-"+step, text),
@@ -196,7 +196,7 @@ func Unreachable(room string, since time.Time, reason string) Message {
 	}
 	text += ". roombot keeps trying, and will say when it answers again."
 	return simple("rs-watch-down", text,
-		"Room "+esc(room, 100)+" is unreachable")
+		"Room "+flat(room, 100)+" is unreachable")
 }
 
 // Reachable tells the channels watching room that it answers again,
@@ -205,7 +205,7 @@ func Reachable(room string, down time.Duration) Message {
 	text := ":white_check_mark: Room " + name(room, capRoom) +
 		" answers again after " + age(down) + "."
 	return simple("rs-watch-up", text,
-		"Room "+esc(room, 100)+" answers again")
+		"Room "+flat(room, 100)+" answers again")
 }
 
 // Caps of the watching list: how many channels one room's line names,
@@ -335,7 +335,7 @@ func Watched(room, channel string, durable bool) Message {
 		text += " This lasts until roombot restarts: it has no Redis " +
 			"to keep it in."
 	}
-	return simple("rs-watch-added", text, "Watching "+esc(room, 100))
+	return simple("rs-watch-added", text, "Watching "+flat(room, 100))
 }
 
 // Unwatched confirms that channel no longer hears of room.
@@ -343,7 +343,7 @@ func Unwatched(room, channel string) Message {
 	text := ":no_bell: " + channelRef(channel) + " no longer hears of " +
 		"the restarts of " + name(room, capRoom) + "."
 	return simple("rs-watch-removed", text,
-		"No longer watching "+esc(room, 100))
+		"No longer watching "+flat(room, 100))
 }
 
 // NotWatched answers an unwatch of a room that channel does not watch.
@@ -351,7 +351,7 @@ func NotWatched(room, channel string) Message {
 	text := ":information_source: " + channelRef(channel) + " does not " +
 		"watch " + name(room, capRoom) + ", so there is nothing to undo. " +
 		"`/room-services watching` shows what is watched."
-	return simple("rs-watch-none", text, esc(room, 100)+" is not watched here")
+	return simple("rs-watch-none", text, flat(room, 100)+" is not watched here")
 }
 
 // WatchConfigured refuses to unwatch a pair that roombot's configuration
@@ -362,7 +362,7 @@ func WatchConfigured(room, channel string) Message {
 		"(ROOMBOT_WATCH) says so, and `unwatch` cannot change that. " +
 		"Ask whoever runs roombot to take it out of ROOMBOT_WATCH."
 	return simple("rs-watch-configured", text,
-		esc(room, 100)+" is watched by configuration")
+		flat(room, 100)+" is watched by configuration")
 }
 
 // NotAChannel refuses watch and unwatch outside a channel, such as in a
