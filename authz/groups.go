@@ -97,12 +97,16 @@ func newGroupCache(fetch GroupMembers, o options) *groupCache {
 // caller giving up for its own reasons, which does not.
 var errSlow = errors.New("user group not resolved within the lookup timeout")
 
-// inAny reports whether user is a member of any of groups. It asks for
-// them all at once and stops at the first that names user, so a Check
-// waits for the slowest group at most, and never longer than the lookup
-// timeout. When none names user and some could not be resolved, err says
-// why.
+// inAny reports whether user is a member of any of groups. A fresh list
+// that names user answers at once, without Slack being asked for the
+// others. Else it asks for them all at once and stops at the first that
+// names user, so a Check waits for the slowest group at most, and never
+// longer than the lookup timeout. When none names user and some could
+// not be resolved, err says why.
 func (c *groupCache) inAny(ctx context.Context, groups []string, user string) (bool, error) {
+	if c.freshHas(groups, user) {
+		return true, nil
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.timeout, errSlow)
 	type answer struct {
 		in  bool
@@ -134,6 +138,20 @@ func (c *groupCache) inAny(ctx context.Context, groups []string, user string) (b
 		}
 	}
 	return false, errors.Join(errs...)
+}
+
+// freshHas reports whether a fresh member list of one of groups names
+// user.
+func (c *groupCache) freshHas(groups []string, user string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.opts.now()
+	for _, g := range groups {
+		if e := c.entries[g]; e != nil && c.fresh(e, now) && e.members[user] {
+			return true
+		}
+	}
+	return false
 }
 
 // members returns the member list of group, refreshing it when it is no

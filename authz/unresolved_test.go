@@ -143,3 +143,18 @@ func TestWaiterBoundedByTheLookupTimeout(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestFreshGroupAnswersAlone: a group whose fresh member list names the
+// user answers without Slack being asked for the others, as it did when
+// groups were asked one after the other; asking together must not cost
+// Slack a call per Check.
+func TestFreshGroupAnswersAlone(t *testing.T) {
+	p, f, _ := newPolicy(t)
+	mustAllow(t, p, dave, Restart) // resolves ops
+	for range 3 {
+		mustAllow(t, p, dave, View) // views is never needed
+	}
+	if n := f.callsFor(views); n != 0 {
+		t.Errorf("views was asked for %d times; want 0: ops named dave", n)
+	}
+}
