@@ -56,12 +56,11 @@ func (e *UsageError) Error() string { return e.Msg }
 // Reply renders the error for Slack, with what the user typed shown
 // verbatim: *x* in a command is not shown in bold.
 func (e *UsageError) Reply() Message {
-	if e.shown == "" {
-		return Error(e.Msg)
-	}
 	m := Error(e.Msg)
-	m.Blocks = simple("rs-error", ":warning: "+e.shown, "").Blocks
-	return m
+	if e.shown == "" {
+		return m
+	}
+	return simple("rs-error", ":warning: "+e.shown, m.Text)
 }
 
 // usagef makes a UsageError. Arguments that quote what the user typed
@@ -217,8 +216,9 @@ func build(verb Verb, args []string) (Command, error) {
 // space, control, invisible and blank characters (zero-width spaces,
 // joiners, direction marks, the blank Braille pattern, a variation
 // selector after a letter), a combining mark with nothing before it,
-// Slack's markup characters <, > and |, and Slack mentions. Dots, slashes, quotes and anything else are accepted and left
-// for the room to judge.
+// Slack's markup characters <, > and |, and Slack mentions. Dots,
+// slashes, quotes and anything else are accepted and left for the room
+// to judge.
 func ValidName(kind, s string) error {
 	switch {
 	case s == "":

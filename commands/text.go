@@ -23,9 +23,7 @@ import (
 
 const ellipsis = "…"
 
-// esc escapes s for Slack and cuts it to cost at most max, ending it with
-// an ellipsis when it was cut. Cuts fall between characters, after
-// escaping, so an entity is never split.
+// esc escapes s for Slack and cuts it to cost at most max, as fit does.
 func esc(s string, max int) string { return fit(s, max, false) }
 
 // flat shows s in a message's fallback text (Message.Text), which Slack
