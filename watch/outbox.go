@@ -31,17 +31,22 @@ type outbox struct {
 
 // A queue is what one channel is owed.
 type queue struct {
-	items   []*item          // waiting, oldest first
-	byKey   map[string]*item // the waiting items that have a key
-	ts      map[string]string
-	busy    bool // a goroutine is draining
-	failing bool // the last delivery failed, and that was logged
+	items    []*item          // waiting, oldest first
+	byKey    map[string]*item // the waiting items that have a key
+	inflight *item            // being delivered
+	ts       map[string]string
+	busy     bool // a goroutine is draining
+	failing  bool // the last delivery failed, and that was logged
 }
 
 // An item is one message to deliver. A one-off message has no key.
 type item struct {
 	key string
 	msg commands.Message
+
+	// last: the episode was forgotten; once this version is delivered,
+	// its message's ts goes too.
+	last bool
 }
 
 func newOutbox(p Poster, log *slog.Logger) *outbox {
@@ -79,15 +84,32 @@ func (o *outbox) send(channel, key string, m commands.Message) {
 }
 
 // forget drops what is known of key's message in every channel once its
-// episode is over. A message still waiting is delivered all the same.
+// episode is over. A version still waiting, or under way, is delivered
+// all the same, as the update it is: the channel must not be left with
+// an older version, nor hear the episode twice in a new message. The
+// message's ts goes once that delivery is over.
 func (o *outbox) forget(key string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for ch, q := range o.queues {
-		delete(q.ts, key)
-		if !q.busy && len(q.items) == 0 && len(q.ts) == 0 {
-			delete(o.queues, ch)
+		switch it := q.byKey[key]; {
+		case it != nil:
+			it.last = true
+		case q.inflight != nil && q.inflight.key == key:
+			q.inflight.last = true
+		default:
+			delete(q.ts, key)
+			o.pruneLocked(ch, q)
 		}
+	}
+}
+
+// pruneLocked lets go of a channel's queue once it is owed nothing and
+// knows no message. A failing one stays, so that its failures are still
+// logged once.
+func (o *outbox) pruneLocked(channel string, q *queue) {
+	if !q.busy && !q.failing && len(q.items) == 0 && len(q.ts) == 0 {
+		delete(o.queues, channel)
 	}
 }
 
@@ -123,7 +145,11 @@ func (o *outbox) drain(channel string, q *queue) {
 		newTS, err := o.deliver(channel, ts, it.msg)
 
 		o.mu.Lock()
-		if err == nil && ts == "" && it.key != "" {
+		q.inflight = nil
+		switch {
+		case it.last:
+			delete(q.ts, it.key)
+		case err == nil && ts == "" && it.key != "":
 			q.ts[it.key] = newTS
 		}
 		o.noteLocked(channel, q, err)
@@ -144,6 +170,7 @@ func (o *outbox) next(channel string, q *queue) (*item, string, bool) {
 		}
 		q.items, q.busy = nil, false
 		clear(q.byKey)
+		o.pruneLocked(channel, q)
 		return nil, "", false
 	}
 	it := q.items[0]
@@ -151,6 +178,7 @@ func (o *outbox) next(channel string, q *queue) (*item, string, bool) {
 	if it.key != "" {
 		delete(q.byKey, it.key)
 	}
+	q.inflight = it
 	return it, q.ts[it.key], true
 }
 

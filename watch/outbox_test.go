@@ -129,3 +129,76 @@ func TestRunLeavesNoGoroutine(t *testing.T) {
 		t.Errorf("Run = %v, want nil", err)
 	}
 }
+
+// A heldPoster holds the posts of messages whose text is held until the
+// test opens its gate, and lets every other call through.
+type heldPoster struct {
+	*recorder
+	held    string
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+func (h *heldPoster) Post(ctx context.Context, ch string, m commands.Message) (string, error) {
+	if m.Text == h.held {
+		h.entered <- struct{}{}
+		<-h.gate
+	}
+	return h.recorder.Post(ctx, ch, m)
+}
+
+func newHeld(t *testing.T, held string) *heldPoster {
+	return &heldPoster{recorder: newRecorder(t), held: held,
+		gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+}
+
+// An update that waits its turn when its episode is forgotten (as Run's
+// stop and a lost lease do) is still delivered as an update of its
+// message, never as a new message with the episode told twice.
+func TestOutboxForgetDeliversWaitingUpdate(t *testing.T) {
+	p := newHeld(t, "slow")
+	o := newOutbox(p, slog.New(slog.DiscardHandler))
+	o.send(opsChannel, "k", commands.Message{Text: "v1"})
+	o.wait()
+	o.send(opsChannel, "", commands.Message{Text: "slow"})
+	<-p.entered // k's update now waits behind the slow post
+	o.send(opsChannel, "k", commands.Message{Text: "v2"})
+	o.forget("k")
+	close(p.gate)
+	o.wait()
+
+	msgs := p.messages(opsChannel)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want 2 (k updated, and the slow one):\n%s",
+			len(msgs), dump(msgs))
+	}
+	if k := msgs[0]; len(k.versions) != 2 || !strings.Contains(k.last(), "v2") {
+		t.Errorf("k's message = %s (%d versions), want v2 as its second version",
+			k.last(), len(k.versions))
+	}
+	if n := len(o.queues); n != 0 {
+		t.Errorf("%d channel queues left after every episode ended, want 0", n)
+	}
+	o.close(time.Second)
+}
+
+// An episode forgotten while its first post is under way does not leave
+// the message's ts behind once the post lands.
+func TestOutboxForgetDuringFirstPost(t *testing.T) {
+	p := newHeld(t, "first")
+	o := newOutbox(p, slog.New(slog.DiscardHandler))
+	o.send(opsChannel, "k", commands.Message{Text: "first"})
+	<-p.entered
+	o.forget("k")
+	close(p.gate)
+	o.wait()
+
+	if n := len(p.messages(opsChannel)); n != 1 {
+		t.Errorf("%d messages, want the one post", n)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if q := o.queues[opsChannel]; q != nil {
+		t.Errorf("channel queue kept after its only episode ended: ts %v", q.ts)
+	}
+}
