@@ -46,5 +46,11 @@
 // The bot calls Performed before it restarts a service. That marks the
 // service in the claim store, shared by replicas, and while the mark
 // holds no change of the service is announced: the bot's own
-// notification tells that restart.
+// notification tells that restart. One thing still is: the service
+// running again ends an episode the channels heard of before, so its
+// message does not say "restarting" for good.
+//
+// TODO(watch): that message says "Running again after …" counted from
+// the crash, without saying roombot's restart brought it back;
+// commands.Episode has no field for it.
 package watch

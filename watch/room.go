@@ -205,7 +205,13 @@ func (w *Watcher) tell(ctx context.Context, r *room, channels []string,
 		if w.marked(ctx, r.name, id) {
 			w.log.Debug("change not announced: roombot restarted the service",
 				"room", r.name, "service_id", id, "events", len(evs))
-			continue
+			// The bot's notification tells its restart. But a service it
+			// brings back ends an episode told before, whose message
+			// would say "restarting" for good and whose outage would
+			// count into the next one's.
+			if evs = recoveries(evs); len(evs) == 0 {
+				continue
+			}
 		}
 		s := w.storyFor(r, id, evs, now)
 		if s == nil || !s.apply(evs) {
@@ -214,6 +220,17 @@ func (w *Watcher) tell(ctx context.Context, r *room, channels []string,
 		s.changed = now
 		w.broadcast(channels, s.key, commands.Announce(s.view))
 	}
+}
+
+// recoveries returns the Recovered events of evs.
+func recoveries(evs []Event) []Event {
+	var out []Event
+	for _, ev := range evs {
+		if ev.Kind == Recovered {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // storyFor returns the story that evs belong to: the service's current

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/roomclient"
 	"github.com/roomops/roombot/roomclient/roomtest"
 )
 
@@ -489,4 +490,67 @@ func TestEveryKindOfChange(t *testing.T) {
 		t.Fatalf("%d messages after the recovery, want still 4:\n%s", len(msgs), dump(msgs))
 	}
 	says(t, "crash, updated", msgs[0].last(), "failed to start", "Running again")
+}
+
+// A crash the channel heard of, then a restart through roombot that
+// brings the service back: the mark keeps the restart itself quiet, but
+// the message told before says the service runs again, and the episode
+// ends there. It used to stay "Now restarting" and, kept down, lend its
+// old outage to the next restart's "Running again after …".
+func TestPerformedRestartEndsTheToldEpisode(t *testing.T) {
+	h := newHarness(t, nil, slowRestarts)
+	w := h.watcher("a", Pair{Room: "lobby", Channel: opsChannel})
+	h.start(w)
+	h.srv.Crash("lobby", "svc-api", 1, "exec: /app/api: no such file")
+	h.tick(w)
+	says(t, "crash message", h.one(opsChannel).last(), "`api` in `lobby`")
+
+	// As the bot does: mark, then restart through the room.
+	if err := w.Performed(h.ctx, "lobby", "svc-api", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.client.Restart(h.ctx, "lobby", "svc-api"); err != nil {
+		t.Fatal(err)
+	}
+	h.tick(w)
+	h.srv.Recover("lobby", "svc-api")
+	h.tick(w)
+	m := h.one(opsChannel)
+	says(t, "crash message after roombot's restart", m.last(), "Running again")
+	if len(m.versions) != 2 {
+		t.Errorf("crash message has %d versions, want 2: the crash, then back", len(m.versions))
+	}
+	if s := w.rooms["lobby"].stories["svc-api"]; s != nil && !s.down.IsZero() {
+		t.Errorf("episode still down since %v while the service runs", s.down)
+	}
+
+	// Past the mark and a quiet Window, a restart nobody asked for is a
+	// new episode, down since its own exit.
+	for quiet := time.Duration(0); quiet <= Window+time.Minute; quiet += tickStep {
+		h.tick(w)
+	}
+	h.srv.RestartService("lobby", "svc-api", 137)
+	h.tick(w)
+	if n := len(h.post.messages(opsChannel)); n != 2 {
+		t.Fatalf("%d messages after a new restart, want 2", n)
+	}
+	l, err := h.client.List(h.ctx, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exitAt := serviceOf(t, l, "svc-api").State.LastExitAt
+	if s := w.rooms["lobby"].stories["svc-api"]; s == nil || !s.down.Equal(exitAt) {
+		t.Errorf("new episode down since %v, want its own exit at %v", s.down, exitAt)
+	}
+}
+
+func serviceOf(t *testing.T, l *roomclient.List, id string) roomclient.Service {
+	t.Helper()
+	for _, s := range l.Services {
+		if s.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("room %s has no service %s", l.Room, id)
+	return roomclient.Service{}
 }
