@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -111,6 +112,14 @@ func TestDiff(t *testing.T) {
 			})),
 			want: []Event{{Kind: Crashed, ServiceID: "a", Service: "name-a",
 				State: "starting", At: exitAt, ExitCode: code(0), StartError: "boom"}}},
+		{name: "same start error, same time, is not told again",
+			prev: listOf(svc("a", func(st *roomclient.State) {
+				st.State, st.LastStartError, st.LastStartErrorAt = "starting", "boom", t0
+			})),
+			cur: listOf(svc("a", func(st *roomclient.State) {
+				st.State, st.LastStartError, st.LastStartErrorAt = "starting", "boom", t0
+			})),
+			want: nil},
 		{name: "non-zero exit without a restart", prev: listOf(svc("a")),
 			cur: listOf(svc("a", func(st *roomclient.State) {
 				st.State, st.LastExitCode, st.LastExitAt = "exited", code(137), exitAt
@@ -167,8 +176,31 @@ func TestDiff(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Diff(prev, cur) differs (-want +got):\n%s", diff)
 			}
+			if tt.prev == nil {
+				return
+			}
+			// What the watch keeps of a list, and what another replica
+			// reads back from the StateStore, compares as the list does.
+			got = Diff(resaved(t, tt.prev), tt.cur, now)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Diff(prev as saved, cur) differs (-want +got):\n%s", diff)
+			}
 		})
 	}
+}
+
+// resaved is l trimmed, saved as JSON and read back.
+func resaved(t *testing.T, l *roomclient.List) *roomclient.List {
+	t.Helper()
+	b, err := json.Marshal(encodeBase(trim(l)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base []baseService
+	if err := json.Unmarshal(b, &base); err != nil {
+		t.Fatal(err)
+	}
+	return decodeBase(l.Room, base)
 }
 
 func TestDiffNilCurrent(t *testing.T) {

@@ -19,9 +19,18 @@
 // give or take a tenth so that many rooms do not poll in step. With
 // several replicas, only the holder of the room's lease in the claim
 // store ("watch:<room>", renewed at each poll, lasting three intervals
-// and a poll's timeout) polls it. A replica that takes a lease starts from a fresh baseline and
-// announces nothing for its first list, so a change made during a
-// failover may go unannounced; none is announced twice.
+// and a poll's timeout) polls it.
+//
+// The holder keeps the room's state in a StateStore beside the lease:
+// the last list (as much as Diff reads), the open episodes with their
+// messages' ts in each channel, and the room's outage. It saves it after
+// a poll that changed it, when a message gets its ts, and before it lets
+// the lease go; the state lasts a Window. A replica that takes the lease
+// over, or the same one after a restart with Redis, carries on from it:
+// its first list is compared with the saved one, and the episodes' next
+// versions update their messages. With no state, or one a Window old,
+// the first list is a silent baseline, so a change made while nobody
+// polled the room may go unannounced; none is announced twice.
 //
 // Diff compares successive lists of a room. Services are matched by id;
 // those without one are skipped.

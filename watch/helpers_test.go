@@ -16,6 +16,7 @@ import (
 
 	"github.com/roomops/roombot/claims"
 	"github.com/roomops/roombot/commands"
+	"github.com/roomops/roombot/internal/redistest"
 	"github.com/roomops/roombot/roomclient"
 	"github.com/roomops/roombot/roomclient/roomtest"
 	"github.com/roomops/roombot/slacksim"
@@ -170,16 +171,17 @@ func (r *recorder) failChannel(channel string, err error) {
 }
 
 // A harness is a room simulator, a real room client, a shared claim
-// store, pair store and clock, and a recording Poster: what several
-// replicas of the bot would share.
+// store, pair store, state store and clock, and a recording Poster: what
+// several replicas of the bot would share.
 type harness struct {
 	t      testing.TB
 	ctx    context.Context
 	srv    *roomtest.Server
 	client *roomclient.Client
 	clock  *clock
-	claims *claims.Memory
+	claims claims.Store
 	pairs  *MemoryPairs
+	state  StateStore
 	post   *recorder
 	logs   *syncBuffer
 }
@@ -200,18 +202,37 @@ func newHarness(t testing.TB, fx *roomtest.Fixture, opts ...roomtest.Option) *ha
 	return &harness{
 		t: t, ctx: context.Background(), srv: srv, client: client,
 		clock: clk, claims: claims.NewMemory(clk.now),
-		pairs: NewMemoryPairs(), post: newRecorder(t), logs: &syncBuffer{},
+		pairs: NewMemoryPairs(), state: NewMemoryState(clk.now),
+		post: newRecorder(t), logs: &syncBuffer{},
 	}
 }
 
 // watcher returns a replica named instance, with the configured pairs.
 func (h *harness) watcher(instance string, configured ...Pair) *Watcher {
+	return h.watcherWith(instance, h.post, configured...)
+}
+
+// watcherWith returns a replica that posts through p.
+func (h *harness) watcherWith(instance string, p Poster, configured ...Pair) *Watcher {
 	return New(Config{
-		Lister: h.client, Poster: h.post, Claims: h.claims, Pairs: h.pairs,
-		Configured: configured, Interval: interval, Instance: instance,
+		Lister: h.client, Poster: p, Claims: h.claims, Pairs: h.pairs,
+		State: h.state, Configured: configured, Interval: interval, Instance: instance,
 		Now:    h.clock.now,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
+}
+
+// inRedis makes the replicas of h share their claims and state in the
+// test Redis, under a prefix of their own, as replicas on Redis do.
+func (h *harness) inRedis(t *testing.T) {
+	rdb, err := claims.RedisClient(redistest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	prefix := fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
+	h.claims = claims.NewRedis(rdb, prefix)
+	h.state = NewRedisState(rdb, prefix)
 }
 
 // start takes the watchers through their first rounds: the rooms are
@@ -234,21 +255,30 @@ func (h *harness) tick(ws ...*Watcher) {
 	}
 }
 
-// round runs one turn of Run's loop in place, with the clock as it is:
-// the pairs reloaded when due, every room due polled, and the messages
-// delivered, before it returns.
+// round runs Run's loop in place, with the clock as it is: the pairs
+// reloaded when due, every room due polled, the messages delivered, and
+// the state of rooms whose posts landed saved, before it returns.
 func (w *Watcher) round(ctx context.Context) {
+	w.turn(ctx)
+	w.out.wait()
+	w.turn(ctx)
+}
+
+// turn is a round that leaves the messages under way.
+func (w *Watcher) turn(ctx context.Context) {
 	jobs := w.schedule(ctx)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
-		wg.Go(func() { w.poll(ctx, j.r, j.channels) })
+		wg.Go(func() { w.run(ctx, j) })
 	}
 	wg.Wait()
 	for _, j := range jobs {
-		w.finish(ctx, j.r)
+		w.finish(ctx, j)
 	}
-	w.out.wait()
 }
+
+// shutDown stops w as Run does once its context is done.
+func shutDown(w *Watcher) { w.stop(new(sync.WaitGroup)) }
 
 // lists returns how many list calls each room received.
 func (h *harness) lists(rooms ...string) map[string]int {

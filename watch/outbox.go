@@ -24,24 +24,37 @@ type outbox struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // drain goroutines
 
-	// mu guards queues and the fields of every queue.
+	// learnt gets a value, unless one waits already, when a room's
+	// message is posted, so that its ts is saved with the room's state
+	// before the next poll.
+	learnt chan struct{}
+
+	// mu guards queues, the fields of every queue, and rooms.
 	mu     sync.Mutex
 	queues map[string]*queue
+	rooms  map[string]bool // whose messages got a ts since takeLearnt
+}
+
+// A msgKey names one message of a room's watch, the same in every
+// channel. The zero msgKey is a one-off message, never updated.
+type msgKey struct {
+	room string
+	n    uint64
 }
 
 // A queue is what one channel is owed.
 type queue struct {
 	items    []*item          // waiting, oldest first
-	byKey    map[string]*item // the waiting items that have a key
+	byKey    map[msgKey]*item // the waiting items that have a key
 	inflight *item            // being delivered
-	ts       map[string]string
+	ts       map[msgKey]string
 	busy     bool // a goroutine is draining
 	failing  bool // the last delivery failed, and that was logged
 }
 
-// An item is one message to deliver. A one-off message has no key.
+// An item is one message to deliver.
 type item struct {
-	key string
+	key msgKey
 	msg commands.Message
 
 	// last: the episode was forgotten; once this version is delivered,
@@ -52,28 +65,36 @@ type item struct {
 func newOutbox(p Poster, log *slog.Logger) *outbox {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &outbox{post: p, log: log, ctx: ctx, cancel: cancel,
-		queues: map[string]*queue{}}
+		learnt: make(chan struct{}, 1),
+		queues: map[string]*queue{}, rooms: map[string]bool{}}
 }
 
-// send queues m for channel under key ("" for a message never updated),
-// and starts delivering unless a delivery to channel is under way.
-func (o *outbox) send(channel, key string, m commands.Message) {
+// queueLocked returns channel's queue, made if need be.
+func (o *outbox) queueLocked(channel string) *queue {
+	q := o.queues[channel]
+	if q == nil {
+		q = &queue{byKey: map[msgKey]*item{}, ts: map[msgKey]string{}}
+		o.queues[channel] = q
+	}
+	return q
+}
+
+// send queues m for channel under key (the zero key for a message never
+// updated), and starts delivering unless a delivery to channel is under
+// way.
+func (o *outbox) send(channel string, key msgKey, m commands.Message) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.ctx.Err() != nil {
 		return
 	}
-	q := o.queues[channel]
-	if q == nil {
-		q = &queue{byKey: map[string]*item{}, ts: map[string]string{}}
-		o.queues[channel] = q
-	}
-	if it := q.byKey[key]; key != "" && it != nil {
+	q := o.queueLocked(channel)
+	if it := q.byKey[key]; key != (msgKey{}) && it != nil {
 		it.msg = m
 	} else {
 		it := &item{key: key, msg: m}
 		q.items = append(q.items, it)
-		if key != "" {
+		if key != (msgKey{}) {
 			q.byKey[key] = it
 		}
 	}
@@ -88,7 +109,7 @@ func (o *outbox) send(channel, key string, m commands.Message) {
 // all the same, as the update it is: the channel must not be left with
 // an older version, nor hear the episode twice in a new message. The
 // message's ts goes once that delivery is over.
-func (o *outbox) forget(key string) {
+func (o *outbox) forget(key msgKey) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for ch, q := range o.queues {
@@ -111,6 +132,46 @@ func (o *outbox) pruneLocked(channel string, q *queue) {
 	if !q.busy && !q.failing && len(q.items) == 0 && len(q.ts) == 0 {
 		delete(o.queues, channel)
 	}
+}
+
+// adopt makes key name the messages posted already, one a channel, by
+// their ts: their next versions update them.
+func (o *outbox) adopt(key msgKey, ts map[string]string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for ch, t := range ts {
+		o.queueLocked(ch).ts[key] = t
+	}
+}
+
+// posted returns the ts of key's message in each channel it was posted
+// to.
+func (o *outbox) posted(key msgKey) map[string]string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out map[string]string
+	for ch, q := range o.queues {
+		if t, ok := q.ts[key]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[ch] = t
+		}
+	}
+	return out
+}
+
+// takeLearnt returns the rooms whose messages got a ts since it was last
+// called.
+func (o *outbox) takeLearnt() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]string, 0, len(o.rooms))
+	for r := range o.rooms {
+		out = append(out, r)
+	}
+	clear(o.rooms)
+	return out
 }
 
 // wait returns once no delivery is under way.
@@ -149,8 +210,9 @@ func (o *outbox) drain(channel string, q *queue) {
 		switch {
 		case it.last:
 			delete(q.ts, it.key)
-		case err == nil && ts == "" && it.key != "":
+		case err == nil && ts == "" && it.key != (msgKey{}):
 			q.ts[it.key] = newTS
+			o.learntLocked(it.key.room)
 		}
 		o.noteLocked(channel, q, err)
 		o.mu.Unlock()
@@ -175,11 +237,19 @@ func (o *outbox) next(channel string, q *queue) (*item, string, bool) {
 	}
 	it := q.items[0]
 	q.items = q.items[1:]
-	if it.key != "" {
+	if it.key != (msgKey{}) {
 		delete(q.byKey, it.key)
 	}
 	q.inflight = it
 	return it, q.ts[it.key], true
+}
+
+func (o *outbox) learntLocked(room string) {
+	o.rooms[room] = true
+	select {
+	case o.learnt <- struct{}{}:
+	default:
+	}
 }
 
 // deliverTimeout bounds one delivery, Retry-After waits included, so a

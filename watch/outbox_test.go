@@ -43,12 +43,12 @@ func TestOutboxCoalescesWhileWaiting(t *testing.T) {
 	g := &gatedPoster{recorder: rec, gate: make(chan struct{}), entered: make(chan struct{}, 10)}
 	o := newOutbox(g, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
-	o.send(opsChannel, "first", text("one"))
+	o.send(opsChannel, msgKey{"lobby", 1}, text("one"))
 	<-g.entered // the first post is under way, held at the gate
 	for _, v := range []string{"v1", "v2", "v3"} {
-		o.send(opsChannel, "second", text(v))
+		o.send(opsChannel, msgKey{"lobby", 2}, text(v))
 	}
-	o.send(opsChannel, "", text("notice"))
+	o.send(opsChannel, msgKey{}, text("notice"))
 	close(g.gate)
 	o.wait()
 
@@ -69,8 +69,8 @@ func TestOutboxCoalescesWhileWaiting(t *testing.T) {
 func TestOutboxCloseIsBounded(t *testing.T) {
 	g := &gatedPoster{recorder: newRecorder(t), gate: make(chan struct{}), entered: make(chan struct{}, 10)}
 	o := newOutbox(g, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	o.send(opsChannel, "k", text("stuck"))
-	o.send(opsChannel, "k2", text("never"))
+	o.send(opsChannel, msgKey{"lobby", 3}, text("stuck"))
+	o.send(opsChannel, msgKey{"lobby", 4}, text("never"))
 	<-g.entered
 	done := make(chan struct{})
 	go func() {
@@ -158,12 +158,12 @@ func newHeld(t *testing.T, held string) *heldPoster {
 func TestOutboxForgetDeliversWaitingUpdate(t *testing.T) {
 	p := newHeld(t, "slow")
 	o := newOutbox(p, slog.New(slog.DiscardHandler))
-	o.send(opsChannel, "k", commands.Message{Text: "v1"})
+	o.send(opsChannel, msgKey{"lobby", 3}, commands.Message{Text: "v1"})
 	o.wait()
-	o.send(opsChannel, "", commands.Message{Text: "slow"})
+	o.send(opsChannel, msgKey{}, commands.Message{Text: "slow"})
 	<-p.entered // k's update now waits behind the slow post
-	o.send(opsChannel, "k", commands.Message{Text: "v2"})
-	o.forget("k")
+	o.send(opsChannel, msgKey{"lobby", 3}, commands.Message{Text: "v2"})
+	o.forget(msgKey{"lobby", 3})
 	close(p.gate)
 	o.wait()
 
@@ -187,9 +187,9 @@ func TestOutboxForgetDeliversWaitingUpdate(t *testing.T) {
 func TestOutboxForgetDuringFirstPost(t *testing.T) {
 	p := newHeld(t, "first")
 	o := newOutbox(p, slog.New(slog.DiscardHandler))
-	o.send(opsChannel, "k", commands.Message{Text: "first"})
+	o.send(opsChannel, msgKey{"lobby", 3}, commands.Message{Text: "first"})
 	<-p.entered
-	o.forget("k")
+	o.forget(msgKey{"lobby", 3})
 	close(p.gate)
 	o.wait()
 

@@ -1,7 +1,9 @@
 package watch
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,25 +15,30 @@ import (
 )
 
 // A room is one watched room. The scheduling fields belong to Run's
-// goroutine; the others to the poll of the room, of which there is at
-// most one at a time (busy).
+// goroutine; the others to the job of the room (a poll, or a save), of
+// which there is at most one at a time (busy).
 type room struct {
 	name string
 
 	channels []string
 	due      time.Time
-	busy     bool // a poll is under way
-	gone     bool // no longer watched; let go once the poll is over
+	busy     bool // a job is under way
+	gone     bool // no longer watched; let go once the job is over
+	unsaved  bool // a message got its ts since the last job began
 
 	leased  bool
-	until   time.Time // while the store is silent, poll until then
-	silent  bool      // the store did not answer; logged
-	base    *roomclient.List
+	until   time.Time         // while the store is silent, poll until then
+	silent  bool              // the store did not answer; logged
+	base    *roomclient.List  // trimmed
 	stories map[string]*story // by service id
 
 	fails     int // polls in a row without an answer
 	downSince time.Time
 	reported  bool // the channels heard that the room is unreachable
+
+	saved       []byte // the state as last saved
+	savedAt     time.Time
+	saveFailing bool // the state store refused the last save; logged
 }
 
 func newRoom(name string, due time.Time) *room {
@@ -39,35 +46,39 @@ func newRoom(name string, due time.Time) *room {
 }
 
 // poll is one turn of a room: take or keep the lease, list the room,
-// and tell the channels what changed since the last list.
+// tell the channels what changed since the last list, and save the
+// room's state for whoever polls it next.
 func (w *Watcher) poll(ctx context.Context, r *room, channels []string) {
+	taken := !r.leased
 	if !w.lease(ctx, r) {
 		return
+	}
+	if taken {
+		w.restore(ctx, r)
 	}
 	callCtx, cancel := context.WithTimeout(ctx, w.timeout)
 	list, err := w.lister.List(callCtx, r.name)
 	cancel()
 	if ctx.Err() != nil {
-		return
+		return // Run's stop saves the state
 	}
 	now := w.now()
 	if err != nil {
 		w.unanswered(r, channels, err, now)
-		return
+	} else {
+		w.answered(r, channels, now)
+		events := Diff(r.base, list, now)
+		r.base = trim(list)
+		w.tell(ctx, r, channels, events, now)
+		w.expire(r, now)
 	}
-	w.answered(r, channels, now)
-
-	events := Diff(r.base, list, now)
-	r.base = list
-	w.tell(ctx, r, channels, events, now)
-	w.expire(r, now)
+	w.save(ctx, r, now)
 }
 
 // lease takes or renews the lease on r, and reports whether this replica
 // may poll it. A lease lost, or one that lapses while the store is
-// silent, drops the baseline: the next holder starts from a fresh one
-// and announces nothing for its first list, so a change during a
-// failover may go unannounced, but none is announced twice.
+// silent, drops what this replica knew of the room: the next holder
+// carries on from the state saved in the StateStore.
 func (w *Watcher) lease(ctx context.Context, r *room) bool {
 	now := w.now()
 	key := leaseKey(r.name)
@@ -109,22 +120,90 @@ func (w *Watcher) lease(ctx context.Context, r *room) bool {
 	return false
 }
 
-// leave releases the lease on r, if held, and forgets its messages.
+// leave saves r's state and releases its lease, if held, and forgets
+// its messages. The state goes first, so that whoever takes the lease
+// carries on from all this replica knew.
 func (w *Watcher) leave(ctx context.Context, r *room) {
 	if r.leased {
+		w.save(ctx, r, w.now())
 		w.claims.Release(ctx, leaseKey(r.name), w.instance)
 	}
 	w.reset(r)
 }
 
-// reset forgets everything learnt while holding the lease.
+// reset forgets everything learnt while holding the lease. Messages
+// under way are still delivered: the state saved tells of them.
 func (w *Watcher) reset(r *room) {
 	for _, s := range r.stories {
 		w.out.forget(s.key)
 	}
 	clear(r.stories)
 	r.leased, r.base = false, nil
-	r.fails, r.reported = 0, false
+	r.fails, r.downSince, r.reported = 0, time.Time{}, false
+	r.saved, r.savedAt, r.saveFailing = nil, time.Time{}, false
+}
+
+// The state of a room lasts a Window in the StateStore: a holder that
+// takes a room no replica polled for longer starts from a fresh
+// baseline, as its episodes' messages take no updates any more. Saved
+// when it changes, the state is saved again when it did not for half
+// its ttl, so that a quiet room's, with a service down, stays.
+const (
+	stateTTL     = Window
+	stateRefresh = stateTTL / 2
+)
+
+// restore takes up the state the room's last holder saved, if it is
+// fresh: its baseline, so that the first poll tells what changed since,
+// and its episodes, whose messages are updated, not posted again. With
+// none, the first poll is a silent baseline.
+func (w *Watcher) restore(ctx context.Context, r *room) {
+	log := w.log.With("room", r.name)
+	b, err := w.state.Load(ctx, r.name)
+	if err != nil {
+		// TODO(watch): the next save overwrites the state that could not
+		// be read, and its episodes' messages take no more updates.
+		log.Warn("watch state not loaded; starting from a fresh baseline", "err", err)
+		return
+	}
+	if b == nil {
+		return
+	}
+	var sn snapshot
+	if err := json.Unmarshal(b, &sn); err != nil {
+		log.Warn("watch state unreadable; starting from a fresh baseline", "err", err)
+		return
+	}
+	w.takeUp(r, sn)
+	r.saved = b
+	log.Info("watch state taken up", "episodes", len(sn.Stories),
+		"failed_polls", sn.Fails)
+}
+
+// save writes r's state to the StateStore when it changed since the
+// last save, or when that is stateRefresh old. A store that refuses it
+// is logged once until it takes one again; the watch goes on.
+func (w *Watcher) save(ctx context.Context, r *room, now time.Time) {
+	b, err := json.Marshal(w.stateOf(r))
+	if err != nil {
+		w.log.Error("watch state not encoded", "room", r.name, "err", err)
+		return
+	}
+	if bytes.Equal(b, r.saved) && now.Sub(r.savedAt) < stateRefresh {
+		return
+	}
+	err = w.state.Save(ctx, r.name, w.instance, b, stateTTL)
+	switch {
+	case err != nil && !r.saveFailing:
+		w.log.Warn("watch state not saved", "room", r.name, "err", err)
+		r.saveFailing = true
+		return
+	case err != nil:
+		return
+	case r.saveFailing:
+		w.log.Info("watch state saved again", "room", r.name)
+	}
+	r.saved, r.savedAt, r.saveFailing = b, now, false
 }
 
 // unanswered counts a failed poll, and tells the channels once when the
@@ -143,7 +222,7 @@ func (w *Watcher) unanswered(r *room, channels []string, err error, now time.Tim
 	r.reported = true
 	log.Warn("watched room unreachable", "since", r.downSince, "err", err)
 	m := commands.Unreachable(r.name, r.downSince, w.reason(err))
-	w.broadcast(channels, "", m)
+	w.broadcast(channels, msgKey{}, m)
 }
 
 // answered tells the channels that heard the room was unreachable that it
@@ -152,7 +231,7 @@ func (w *Watcher) answered(r *room, channels []string, now time.Time) {
 	if r.reported {
 		down := now.Sub(r.downSince)
 		w.log.Info("watched room reachable again", "room", r.name, "took", down)
-		w.broadcast(channels, "", commands.Reachable(r.name, down))
+		w.broadcast(channels, msgKey{}, commands.Reachable(r.name, down))
 	}
 	r.fails, r.reported = 0, false
 }
@@ -175,7 +254,7 @@ func (w *Watcher) reason(err error) string {
 	return "cannot connect"
 }
 
-func (w *Watcher) broadcast(channels []string, key string, m commands.Message) {
+func (w *Watcher) broadcast(channels []string, key msgKey, m commands.Message) {
 	for _, ch := range channels {
 		w.out.send(ch, key, m)
 	}
@@ -183,7 +262,7 @@ func (w *Watcher) broadcast(channels []string, key string, m commands.Message) {
 
 // A story is the episode of one service that one message tells.
 type story struct {
-	key     string
+	key     msgKey
 	view    commands.Episode
 	changed time.Time // when the watcher last saw it change
 	down    time.Time // when the service stopped running; zero while it runs
@@ -250,7 +329,7 @@ func (w *Watcher) storyFor(r *room, id string, evs []Event, now time.Time) *stor
 		return nil
 	}
 	fresh := &story{
-		key:  fmt.Sprintf("%d", w.seq.Add(1)),
+		key:  w.newKey(r.name),
 		view: commands.Episode{Room: r.name, ID: id},
 	}
 	if s != nil {

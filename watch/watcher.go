@@ -45,6 +45,11 @@ type Config struct {
 	// Pairs keeps the pairs added at run time; default MemoryPairs.
 	Pairs PairStore
 
+	// State keeps what the watch of each room knows between polls, so
+	// that whoever polls it next carries on: RedisState beside the
+	// claims, which replicas must share; default a MemoryState.
+	State StateStore
+
 	// Configured are the pairs of ROOMBOT_WATCH, from ParsePairs.
 	Configured []Pair
 
@@ -94,6 +99,7 @@ type Watcher struct {
 	lister     Lister
 	claims     claims.Store
 	pairs      PairStore
+	state      StateStore
 	configured []Pair
 	interval   time.Duration
 	leaseTTL   time.Duration
@@ -102,7 +108,7 @@ type Watcher struct {
 	log        *slog.Logger
 	now        func() time.Time
 	out        *outbox
-	seq        atomic.Uint64 // names messages
+	seq        atomic.Uint64 // numbers messages
 
 	// Owned by the goroutine in Run, or a test driving rounds.
 	rooms         map[string]*room
@@ -127,6 +133,7 @@ func New(cfg Config) *Watcher {
 		lister:   cfg.Lister,
 		claims:   cfg.Claims,
 		pairs:    cfg.Pairs,
+		state:    cfg.State,
 		interval: cfg.Interval,
 		// Renewed at every poll, a lease outlives two polls missed and
 		// one that takes its whole timeout.
@@ -157,6 +164,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.Pairs == nil {
 		cfg.Pairs = NewMemoryPairs()
 	}
+	if cfg.State == nil {
+		cfg.State = NewMemoryState(cfg.Now)
+	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
@@ -173,13 +183,14 @@ func withDefaults(cfg Config) Config {
 // Run polls the watched rooms until ctx is done, each once an interval
 // give or take a tenth, so rooms do not all poll at once. It reloads the
 // pairs every interval. Once ctx is done it waits for the polls under
-// way, releases its leases so another replica takes over at once, lets
-// the messages under way reach Slack for a few seconds, and returns nil
-// with no goroutine left. Call it once.
+// way, lets the messages under way reach Slack for a few seconds, saves
+// the rooms' state and releases its leases, so that another replica
+// takes over at once and carries on, and returns nil with no goroutine
+// left. Call it once.
 func (w *Watcher) Run(ctx context.Context) error {
-	var polls sync.WaitGroup
-	defer w.stop(&polls)
-	done := make(chan *room)
+	var jobs sync.WaitGroup
+	defer w.stop(&jobs)
+	done := make(chan job)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 
@@ -188,31 +199,35 @@ func (w *Watcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case r := <-done:
-			w.finish(ctx, r)
+		case j := <-done:
+			w.finish(ctx, j)
+		case <-w.out.learnt:
 		case <-timer.C:
-			for _, j := range w.schedule(ctx) {
-				polls.Go(func() {
-					w.poll(ctx, j.r, j.channels)
-					select {
-					case done <- j.r:
-					case <-ctx.Done():
-					}
-				})
-			}
+		}
+		for _, j := range w.schedule(ctx) {
+			jobs.Go(func() {
+				w.run(ctx, j)
+				select {
+				case done <- j:
+				case <-ctx.Done():
+				}
+			})
 		}
 		timer.Reset(w.untilNext())
 	}
 }
 
-func (w *Watcher) stop(polls *sync.WaitGroup) {
-	polls.Wait()
+func (w *Watcher) stop(jobs *sync.WaitGroup) {
+	jobs.Wait()
+	// Messages first: a post that lands gives its message's ts, which
+	// the state saved below must name, or whoever takes the room next
+	// posts the episode anew.
+	w.out.close(drainGrace)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for _, r := range w.rooms {
 		w.leave(ctx, r)
 	}
-	w.out.close(drainGrace)
 	w.log.Info("watch stopped")
 }
 
@@ -345,40 +360,76 @@ func (w *Watcher) marked(ctx context.Context, room, id string) bool {
 	return false
 }
 
-// A job is one poll to run: the room, and its channels at the time.
+// A job is one turn of a room: a poll, with the room's channels at the
+// time, or only a save of its state.
 type job struct {
 	r        *room
 	channels []string
+	save     bool
+}
+
+// run does j.
+func (w *Watcher) run(ctx context.Context, j job) {
+	if !j.save {
+		w.poll(ctx, j.r, j.channels)
+		return
+	}
+	if j.r.leased {
+		w.save(ctx, j.r, w.now())
+	}
+}
+
+// newKey names a new message of room.
+func (w *Watcher) newKey(room string) msgKey {
+	return msgKey{room: room, n: w.seq.Add(1)}
 }
 
 // schedule reloads the pairs when an interval has passed since the last
-// time, and returns the rooms due for a poll, marked busy.
+// time, and returns the jobs due, their rooms marked busy: a poll of
+// every room due, and a save of the state of every other room whose
+// message got its ts, so that a replica taking the room over before its
+// next poll updates that message rather than post another.
 func (w *Watcher) schedule(ctx context.Context) []job {
 	now := w.now()
 	if !now.Before(w.reloadAt) {
 		w.reload(ctx, now)
 		w.reloadAt = now.Add(w.interval)
 	}
+	for _, name := range w.out.takeLearnt() {
+		if r := w.rooms[name]; r != nil {
+			r.unsaved = true
+		}
+	}
 	var due []job
 	for _, r := range w.rooms {
-		if !r.busy && !now.Before(r.due) {
-			r.busy = true
-			due = append(due, job{r, slices.Clone(r.channels)})
+		switch {
+		case r.busy:
+			continue
+		case !now.Before(r.due):
+			due = append(due, job{r: r, channels: slices.Clone(r.channels)})
+		case r.unsaved:
+			due = append(due, job{r: r, save: true})
+		default:
+			continue
 		}
+		r.busy, r.unsaved = true, false
 	}
 	return due
 }
 
-// finish schedules the next poll of r, or lets it go if it is no longer
-// watched.
-func (w *Watcher) finish(ctx context.Context, r *room) {
+// finish schedules the next poll of j's room after a poll, or lets the
+// room go if it is no longer watched.
+func (w *Watcher) finish(ctx context.Context, j job) {
+	r := j.r
 	r.busy = false
 	if r.gone {
 		w.leave(ctx, r)
 		delete(w.rooms, r.name)
 		return
 	}
-	r.due = w.now().Add(w.jittered())
+	if !j.save {
+		r.due = w.now().Add(w.jittered())
+	}
 }
 
 // jittered is the interval give or take a tenth.

@@ -240,8 +240,8 @@ func TestReplicasPollEachRoomOnce(t *testing.T) {
 	heardOnce(t, h, opsChannel, len(names))
 	heardOnce(t, h, devChannel, 1)
 
-	// b stops; once its leases lapse, a takes its rooms from a fresh
-	// baseline, and tells what happens after.
+	// b stops; once its leases lapse, a takes its rooms and carries on
+	// from the state b saved, and tells what happens after.
 	untilLapsed(h, b.leaseTTL, a)
 	if held(a) != len(names) {
 		t.Fatalf("after b's leases lapsed, a holds %d rooms, want %d", held(a), len(names))
@@ -251,8 +251,8 @@ func TestReplicasPollEachRoomOnce(t *testing.T) {
 	h.tick(a)
 	heardOnce(t, h, opsChannel, 2*len(names))
 
-	// a stops, and b comes back: its old baselines must not make it
-	// tell a's news again.
+	// a stops, and b comes back: the state it saved itself before must
+	// not make it tell a's news again.
 	untilLapsed(h, a.leaseTTL, b)
 	if held(b) != len(names) {
 		t.Fatalf("after a's leases lapsed, b holds %d rooms, want %d", held(b), len(names))
