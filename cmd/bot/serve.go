@@ -62,11 +62,11 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 		log.Warn("nobody may use roombot: ROOMBOT_ALLOWED_USERS and ROOMBOT_RESTART_USERS are empty")
 	}
 
-	store, pairs, closeStore, err := openStores(c, log)
+	st, err := openStores(c, log)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(),
@@ -74,13 +74,14 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 	met := bot.NewMetrics(reg)
 	notifier := bot.NewNotifier(api, met, log)
 	watcher := watch.New(watch.Config{
-		Lister: rooms, Poster: notifier, Claims: store, Pairs: pairs,
+		Lister: rooms, Poster: notifier,
+		Claims: st.claims, Pairs: st.pairs, State: st.state,
 		Configured: c.watches, Interval: c.WatchInterval.Duration,
 		Logger: log.With("component", "watch"),
 	})
 	bc := bot.Config{
 		API: api, SocketOptions: o.socket,
-		Rooms: rooms, Policy: policy, Claims: store,
+		Rooms: rooms, Policy: policy, Claims: st.claims,
 		Notifier: notifier, Watcher: watcher,
 		SigningKey: []byte(c.SigningKey.reveal()), ConfirmTTL: c.ConfirmTTL.Duration,
 		NotifyChannel: c.NotifyChannel,
@@ -117,11 +118,21 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 	return g.Wait()
 }
 
-// openStores returns the claim store and the store of watched rooms: in
-// memory, or sharing one Redis client when ROOMBOT_REDIS_URL is set.
-func openStores(c *Config, log *slog.Logger) (claims.Store, watch.PairStore, func(), error) {
+// stores are what replicas share: claims, the watched rooms and the
+// rooms' watch state.
+type stores struct {
+	claims claims.Store
+	pairs  watch.PairStore
+	state  watch.StateStore
+	close  func()
+}
+
+// openStores returns the stores: in memory, or sharing one Redis client
+// when ROOMBOT_REDIS_URL is set.
+func openStores(c *Config, log *slog.Logger) (stores, error) {
 	if !c.RedisURL.set() {
-		return claims.NewMemory(nil), watch.NewMemoryPairs(), func() {}, nil
+		return stores{claims: claims.NewMemory(nil), pairs: watch.NewMemoryPairs(),
+			state: watch.NewMemoryState(nil), close: func() {}}, nil
 	}
 	// go-redis prints its own notes to stderr, one per failed dial while
 	// Redis is down; they go to the bot's log at debug instead, since the
@@ -131,9 +142,13 @@ func openStores(c *Config, log *slog.Logger) (claims.Store, watch.PairStore, fun
 	const prefix = "roombot:"
 	r, err := claims.OpenRedis(c.RedisURL.reveal(), prefix)
 	if err != nil {
-		return nil, nil, nil, err
+		return stores{}, err
 	}
-	return r, watch.NewRedisPairs(r.Client(), prefix), func() { r.Close() }, nil
+	// The watch state shares the claims' prefix: its saves are refused
+	// to a replica whose lease on the room has passed to another.
+	return stores{claims: r, pairs: watch.NewRedisPairs(r.Client(), prefix),
+		state: watch.NewRedisState(r.Client(), prefix),
+		close: func() { r.Close() }}, nil
 }
 
 // redisLog is go-redis's logger, writing to the bot's.
