@@ -58,7 +58,7 @@ type Config struct {
 	Interval time.Duration
 
 	// Instance names this replica in leases; replicas must differ.
-	// Default host:pid.
+	// Default host:pid and a random part.
 	Instance string
 
 	Logger *slog.Logger     // default discards
@@ -171,8 +171,14 @@ func withDefaults(cfg Config) Config {
 		cfg.Interval = DefaultInterval
 	}
 	if cfg.Instance == "" {
+		// Host and pid say which process it is in the logs; two pods may
+		// share both (the same host name, the bot as pid 1), and would
+		// then both hold every lease, so a random part tells them apart.
+		// The cost: a bot restarted after a crash, under a new name,
+		// waits for its old leases to lapse before it polls again; its
+		// episodes wait in the StateStore meanwhile.
 		host, _ := os.Hostname()
-		cfg.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
+		cfg.Instance = fmt.Sprintf("%s:%d:%08x", host, os.Getpid(), rand.Uint32())
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -553,4 +554,21 @@ func serviceOf(t *testing.T, l *roomclient.List, id string) roomclient.Service {
 	}
 	t.Fatalf("room %s has no service %s", l.Room, id)
 	return roomclient.Service{}
+}
+
+// Two replicas left to name themselves differ even when they share a
+// host name and a pid, as two pods each running the bot as pid 1 do:
+// with one name, both would hold every lease and both would poll.
+func TestDefaultInstancesDiffer(t *testing.T) {
+	h := newHarness(t, nil)
+	cfg := Config{Lister: h.client, Poster: h.post}
+	a, b := New(cfg), New(cfg)
+	if a.instance == b.instance {
+		t.Errorf("two watchers in one process both named %q", a.instance)
+	}
+	host, _ := os.Hostname()
+	want := fmt.Sprintf("%s:%d:", host, os.Getpid())
+	if !strings.HasPrefix(a.instance, want) {
+		t.Errorf("instance = %q, want it to start with %q for the logs", a.instance, want)
+	}
 }
