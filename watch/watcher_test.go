@@ -572,3 +572,29 @@ func TestDefaultInstancesDiffer(t *testing.T) {
 		t.Errorf("instance = %q, want it to start with %q for the logs", a.instance, want)
 	}
 }
+
+// The first list a watch gets of a room is its baseline and tells
+// nothing, even of a service down then; polls that fail before it, or
+// after, keep the baseline as it was, so what changed meanwhile is told
+// once the room answers.
+func TestFirstListIsASilentBaseline(t *testing.T) {
+	h := newHarness(t, nil, slowRestarts)
+	h.srv.RestartService("lobby", "svc-worker", 137) // down before anyone looks
+	h.srv.SetReachable("lobby", false)
+	w := h.watcher("a", lobbyOps)
+	h.start(w)
+	h.tick(w)
+	h.srv.SetReachable("lobby", true)
+	h.tick(w) // the baseline
+	h.tick(w)
+	if msgs := h.post.messages(opsChannel); len(msgs) != 0 {
+		t.Fatalf("the first list told something:\n%s", dump(msgs))
+	}
+
+	h.srv.SetReachable("lobby", false)
+	h.tick(w)
+	h.srv.RestartService("lobby", "svc-api", 1)
+	h.srv.SetReachable("lobby", true)
+	h.tick(w)
+	says(t, "message", h.one(opsChannel).last(), "`api` in `lobby` restarted by itself")
+}
