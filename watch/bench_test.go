@@ -30,61 +30,96 @@ const (
 //     CPU figures are the whole process's, so they include the
 //     simulator's side of every call too: an upper bound.
 //   - watcher: a Lister that hands out fresh lists without a network,
-//     which leaves the watcher's own cost: leases, Diff, messages.
+//     which leaves the watcher's own cost: leases, Diff, state saves,
+//     messages.
 //
-// Beside ns/op and allocations it reports CPU time per round, the room
-// calls per minute at DefaultInterval, and the CPU time per minute that
-// implies. The watcher case also reports the heap that watching 50 rooms
-// keeps (baselines and all).
+// Beside ns/op and allocations it reports CPU time per round; the room
+// calls per round, as the simulator or the Lister counted them; and,
+// at DefaultInterval, where each room is polled once an interval on
+// average (give or take a tenth), the room calls and the CPU time a
+// minute that these imply. It also reports the heap the watcher keeps
+// for 50 rooms (baselines, episodes, outbox; in the simulator case the
+// room client's connections too), and the bytes of state a room keeps
+// in the StateStore.
 //
-//	go test ./watch -run '^$' -bench Poll50Rooms -benchtime 200x
+//	go test ./watch -run '^$' -bench Poll50Rooms -benchtime 200x -count 3
 func BenchmarkPoll50Rooms(b *testing.B) {
 	b.Run("simulator", func(b *testing.B) {
 		h := newHarness(b, benchFixture())
 		h.post = nil
+		state := NewMemoryState(h.clock.now)
+		heap := heapInUse()
 		w := New(Config{Lister: h.client, Poster: nopPoster{}, Claims: h.claims,
-			Configured: benchPairs(), Interval: interval, Instance: "a",
-			Now: h.clock.now})
+			State: state, Configured: benchPairs(), Interval: interval,
+			Instance: "a", Now: h.clock.now})
 		h.start(w)
 		h.tick(w) // connections open
-		measure(b, func(i int) {
+		kept := heapInUse() - heap
+		calls := func() int {
+			n := 0
+			for r := range benchRooms {
+				n += h.srv.Calls(fmt.Sprintf("room-%02d", r), "list")
+			}
+			return n
+		}
+		measure(b, calls, func(i int) {
 			room := fmt.Sprintf("room-%02d", i%benchRooms)
 			h.srv.RestartService(room, fmt.Sprintf("svc-%02d", i%benchServices), 137)
 			h.tick(w)
 		})
+		reportKept(b, kept, state)
 	})
 	b.Run("watcher", func(b *testing.B) {
 		h := newHarness(b, benchFixture())
 		rooms := &churn{restarts: map[string]int{}}
+		state := NewMemoryState(h.clock.now)
 		heap := heapInUse()
 		w := New(Config{Lister: rooms, Poster: nopPoster{}, Claims: h.claims,
-			Configured: benchPairs(), Interval: interval, Instance: "a",
-			Now: h.clock.now})
+			State: state, Configured: benchPairs(), Interval: interval,
+			Instance: "a", Now: h.clock.now})
 		h.start(w)
 		h.tick(w)
 		kept := heapInUse() - heap
-		measure(b, func(i int) {
+		measure(b, rooms.listed, func(i int) {
 			rooms.restart(fmt.Sprintf("room-%02d", i%benchRooms))
 			h.tick(w)
 		})
-		b.ReportMetric(float64(kept)/1024, "kB-kept")
+		reportKept(b, kept, state)
 	})
 }
 
-// measure runs round b.N times and reports the CPU it took.
-func measure(b *testing.B, round func(i int)) {
+// measure runs round b.N times and reports the CPU it took, and the room
+// calls that calls counted.
+func measure(b *testing.B, calls func() int, round func(i int)) {
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu, before := cpuTime(), calls()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		round(i)
 	}
 	b.StopTimer()
 	perRound := (cpuTime() - cpu) / time.Duration(b.N)
-	perMinute := time.Minute / DefaultInterval
+	callsPerRound := float64(calls()-before) / float64(b.N)
+	roundsPerMinute := float64(time.Minute) / float64(DefaultInterval)
 	b.ReportMetric(float64(perRound.Microseconds())/1000, "cpu-ms/round")
-	b.ReportMetric(float64(benchRooms*perMinute), "room-calls/min")
-	b.ReportMetric(float64((perRound*perMinute).Microseconds())/1000, "cpu-ms/min")
+	b.ReportMetric(callsPerRound, "room-calls/round")
+	b.ReportMetric(callsPerRound*roundsPerMinute, "room-calls/min")
+	b.ReportMetric(float64(perRound.Microseconds())/1000*roundsPerMinute, "cpu-ms/min")
+}
+
+// reportKept reports the heap kept by the watch of 50 rooms, and the
+// bytes a room's state takes in the StateStore.
+func reportKept(b *testing.B, kept uint64, state *MemoryState) {
+	n, size := 0, 0
+	state.mu.Lock()
+	for _, e := range state.rooms {
+		n, size = n+1, size+len(e.state)
+	}
+	state.mu.Unlock()
+	b.ReportMetric(float64(kept)/1024, "kB-kept")
+	if n > 0 {
+		b.ReportMetric(float64(size)/float64(n), "state-B/room")
+	}
 }
 
 func cpuTime() time.Duration {
@@ -157,9 +192,17 @@ func (nopPoster) Update(context.Context, string, string, commands.Message) error
 // call builds a fresh list, as decoding an answer would. restart makes
 // the first service of a room restart.
 type churn struct {
-	// mu guards restarts.
+	// mu guards restarts and calls.
 	mu       sync.Mutex
 	restarts map[string]int
+	calls    int
+}
+
+// listed returns how many lists were asked for.
+func (c *churn) listed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls
 }
 
 func (c *churn) restart(room string) {
@@ -171,6 +214,7 @@ func (c *churn) restart(room string) {
 func (c *churn) List(_ context.Context, room string) (*roomclient.List, error) {
 	c.mu.Lock()
 	n := c.restarts[room]
+	c.calls++
 	c.mu.Unlock()
 
 	l := &roomclient.List{Room: room, Services: make([]roomclient.Service, benchServices)}
