@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -44,11 +45,17 @@ type envelopeRec struct {
 }
 
 type delivery struct {
+	envID   string
 	attempt int
 	conn    int
 	sent    time.Time
 	acked   bool
 	failed  bool // never written
+
+	// timer fires at the ack deadline; overdue is set then if no ack
+	// had come, and the violation recorded.
+	timer   *time.Timer
+	overdue bool
 }
 
 // MarshalJSON writes the envelope as Slack frames it.
@@ -160,6 +167,7 @@ func (s *Server) deliver(ctx context.Context, envID string, attempt int,
 		}
 		s.mu.Lock()
 		d.failed = true
+		d.stopLocked()
 		c.delivered--
 		s.mu.Unlock()
 	}
@@ -168,12 +176,77 @@ func (s *Server) deliver(ctx context.Context, envID string, attempt int,
 func (s *Server) recordDelivery(c *conn, envID string, attempt int) *delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d := &delivery{attempt: attempt, conn: c.id, sent: time.Now()}
+	d := &delivery{envID: envID, attempt: attempt, conn: c.id, sent: time.Now()}
 	if rec := s.envelopes[envID]; rec != nil {
 		rec.deliveries = append(rec.deliveries, d)
 	}
 	c.delivered++
 	return d
+}
+
+// armLocked starts d's clock as its frame is written: Slack shows the
+// user an error once the deadline passes without an ack, whether one
+// comes later or never.
+func (s *Server) armLocked(d *delivery) {
+	d.sent = time.Now()
+	if d.envID == "" || s.closed {
+		return
+	}
+	d.timer = time.AfterFunc(s.cfg.AckDeadline, func() { s.expire(d) })
+}
+
+// expire records d as not acked in time, unless its ack came first.
+func (s *Server) expire(d *delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d.acked || d.failed || s.closed {
+		return
+	}
+	d.overdue = true
+	s.violationLocked(fmt.Errorf("envelope %q (attempt %d, connection %d) not acked within Slack's %v",
+		d.envID, d.attempt, d.conn, s.cfg.AckDeadline))
+	s.notifyLocked()
+}
+
+func (d *delivery) stopLocked() {
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+}
+
+// Unacked returns the ids of the envelopes with a delivery whose ack
+// deadline has passed with no ack yet, in the order they were sent. Each
+// is a violation too, which stays when a late ack comes.
+func (s *Server) Unacked() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unackedLocked()
+}
+
+func (s *Server) unackedLocked() []string {
+	var late []*delivery
+	for _, rec := range s.envelopes {
+		for _, d := range rec.deliveries {
+			if d.overdue && !d.acked {
+				late = append(late, d)
+			}
+		}
+	}
+	slices.SortFunc(late, func(a, b *delivery) int { return a.sent.Compare(b.sent) })
+	out := make([]string, len(late))
+	for i, d := range late {
+		out[i] = d.envID
+	}
+	return out
+}
+
+// stopTimersLocked stops every delivery's deadline, at Close.
+func (s *Server) stopTimersLocked() {
+	for _, rec := range s.envelopes {
+		for _, d := range rec.deliveries {
+			d.stopLocked()
+		}
+	}
 }
 
 var errConnGone = errors.New("connection closed")
@@ -225,6 +298,7 @@ func (s *Server) handleAck(c *conn, data []byte, at time.Time) {
 		return
 	}
 	d.acked = true
+	d.stopLocked()
 	a := s.recordAckLocked(c, d, ack.EnvelopeID, ack.Payload, at)
 	s.ackPayloadLocked(rec, a)
 }
@@ -248,7 +322,7 @@ func (s *Server) recordAckLocked(c *conn, d *delivery, envID string,
 	}
 	s.acks = append(s.acks, a)
 	c.log.Debug("ack received", "envelope_id", a.EnvelopeID, "took", a.Latency)
-	if a.Latency > s.cfg.AckDeadline {
+	if a.Latency > s.cfg.AckDeadline && !d.overdue {
 		s.violationLocked(fmt.Errorf("ack of envelope %q took %v, over Slack's %v",
 			a.EnvelopeID, a.Latency, s.cfg.AckDeadline))
 	}

@@ -59,7 +59,8 @@ type Config struct {
 	PingInterval time.Duration
 
 	// AckDeadline is how long Slack waits for an ack before the user sees
-	// an error; slower acks are recorded as violations. Default 3s.
+	// an error. A delivery not acked by then is recorded as a violation
+	// at that moment. Default 3s.
 	AckDeadline time.Duration
 
 	// MaxConnections is how many Socket Mode connections may be open at
@@ -220,6 +221,7 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	close(s.done)
+	s.stopTimersLocked()
 	conns := s.connList()
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -281,8 +283,8 @@ func (s *Server) violationLocked(err error) {
 
 // Violations returns every limit violation seen so far, in order: broken
 // message limits (unpack them with LimitErrors), oversized or malformed
-// acks, acks after the deadline, and acks of unknown or already-acked
-// envelopes.
+// acks, deliveries not acked by the deadline (whether the ack comes late
+// or never), and acks of unknown or already-acked envelopes.
 func (s *Server) Violations() []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

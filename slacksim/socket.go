@@ -177,7 +177,7 @@ func (s *Server) writeLoop(c *conn) {
 		case f := <-c.out:
 			if f.d != nil {
 				s.mu.Lock()
-				f.d.sent = time.Now()
+				s.armLocked(f.d)
 				s.mu.Unlock()
 			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -331,7 +332,7 @@ func TestRedeliverGoesToAnotherConnection(t *testing.T) {
 }
 
 func TestUnknownEnvelopeTypeIsNotAcked(t *testing.T) {
-	s := NewServer(t, Config{})
+	s := NewServer(t, Config{AckDeadline: deadline})
 	c := connected(t, s, clientOpts{})
 	ctx := waitCtx(t)
 
@@ -359,6 +360,11 @@ func TestUnknownEnvelopeTypeIsNotAcked(t *testing.T) {
 			t.Errorf("unknown type acked: %+v", a)
 		}
 	}
+	// Left unacked, it is what Slack would count against the app.
+	err := s.wait(ctx, func() bool { return slices.Contains(s.unackedLocked(), "odd-1") })
+	if err != nil {
+		t.Errorf("Unacked() = %v, want odd-1 once its deadline passed: %v", s.Unacked(), err)
+	}
 }
 
 func TestLateAndUnknownAcksAreViolations(t *testing.T) {
@@ -377,9 +383,14 @@ func TestLateAndUnknownAcksAreViolations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("violations = %v: %v", s.Violations(), err)
 	}
+	// The deadline passes before any ack can come: it is flagged when it
+	// passes, or when the ack comes if that is first; once either way.
 	v := fmt.Sprint(s.Violations())
-	if !strings.Contains(v, "over Slack's") || !strings.Contains(v, "never-sent") {
+	if !strings.Contains(v, "Slack's 1ns") || !strings.Contains(v, "never-sent") {
 		t.Errorf("Violations() = %s, want a late ack and an unknown one", v)
+	}
+	if n := len(s.Violations()); n != 2 {
+		t.Errorf("%d violations, want 2: %s", n, v)
 	}
 }
 
