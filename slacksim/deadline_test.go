@@ -39,3 +39,39 @@ func TestUnackedEnvelopeIsAViolation(t *testing.T) {
 		t.Errorf("Violations() = %s, want the envelope not acked in time", v)
 	}
 }
+
+// An ack after the deadline is recorded, and is a violation, but its
+// payload is not shown: Slack has shown the user an error instead. It
+// used to be posted as the reply all the same.
+func TestLateAckPayloadIsNotShown(t *testing.T) {
+	s := NewServer(t, Config{AckDeadline: deadline})
+	held := make(chan socketmode.Request, 1)
+	c := connected(t, s, clientOpts{handle: func(_ *client, ev socketmode.Event) {
+		if ev.Request != nil && ev.Request.EnvelopeID != "" {
+			held <- *ev.Request
+		}
+	}})
+	ctx := waitCtx(t)
+	env, err := s.SlashCommand(ctx, SlashCommand{UserID: "U1", ChannelID: "C1", Text: "list r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := <-held
+	// The ack goes once Slack has given up on it.
+	if err := s.wait(ctx, func() bool { return len(s.unackedLocked()) > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	c.sm.Ack(req, map[string]any{"response_type": "ephemeral", "text": "late reply"})
+	if _, err := s.WaitAck(ctx, env.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range s.Messages("C1") {
+		t.Errorf("a late ack's payload was shown: %q", m.Text)
+	}
+	if n := len(s.Violations()); n != 1 {
+		t.Errorf("%d violations, want 1 for the one late envelope: %v", n, s.Violations())
+	}
+	if got := s.Unacked(); len(got) != 0 {
+		t.Errorf("Unacked() = %v after the ack came, want none", got)
+	}
+}

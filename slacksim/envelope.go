@@ -300,6 +300,11 @@ func (s *Server) handleAck(c *conn, data []byte, at time.Time) {
 	d.acked = true
 	d.stopLocked()
 	a := s.recordAckLocked(c, d, ack.EnvelopeID, ack.Payload, at)
+	if d.overdue || a.Latency > s.cfg.AckDeadline {
+		// Slack gave up on the ack and showed the user an error; a
+		// reply in it is dropped.
+		return
+	}
 	s.ackPayloadLocked(rec, a)
 }
 

@@ -60,7 +60,7 @@ type Config struct {
 
 	// AckDeadline is how long Slack waits for an ack before the user sees
 	// an error. A delivery not acked by then is recorded as a violation
-	// at that moment. Default 3s.
+	// at that moment, and a late ack's payload is not shown. Default 3s.
 	AckDeadline time.Duration
 
 	// MaxConnections is how many Socket Mode connections may be open at
