@@ -7,7 +7,9 @@
 // test (or a person at a terminal, in demo mode) can act as a Slack user:
 // run a slash command, read the reply, click a button of a stored message.
 // Every message that lands is checked against Slack's limits with
-// CheckMessage; violations are kept for the test to assert on.
+// CheckMessage; violations are kept for the test to assert on, as are
+// envelopes not acked within Slack's deadline and posts to a channel
+// past Slack's rate, which are answered 429 as Slack answers them.
 //
 // Like Slack, the server hands each envelope to exactly one of the open
 // Socket Mode connections, so several bot instances can share it.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // Defaults for Config fields left empty.
@@ -30,7 +31,9 @@ const (
 	defaultPingInterval = 5 * time.Second
 	defaultAckDeadline  = 3 * time.Second // slash commands and clicks
 	defaultMaxConns     = 10              // Socket Mode connections per app
-	hookUses            = 5               // posts per response_url
+	defaultPostRate     = 1               // chat.postMessage a second, per channel
+	defaultPostBurst    = 4
+	hookUses            = 5 // posts per response_url
 	hookLifetime        = 30 * time.Minute
 	writeTimeout        = 10 * time.Second
 	maxFrameBytes       = 1 << 20 // read limit; acks over 20 KB must still be seen
@@ -67,6 +70,18 @@ type Config struct {
 	// once; one more is told too_many_websockets. Default 10.
 	MaxConnections int
 
+	// PostRate is how many chat.postMessage calls a second one channel
+	// takes, and PostBurst how many at once: Slack allows about one a
+	// second per channel and tolerates short bursts. A call past them is
+	// answered 429 with Retry-After, posts nothing, and is a violation.
+	// Default 1 a second in bursts of 4; rate.Inf turns the limit off,
+	// for tests that post in bursts on purpose. chat.update and
+	// chat.postEphemeral have no such limit: Slack counts them per
+	// workspace, in tiers. The limit runs on real time, not on Clock,
+	// which a test may freeze.
+	PostRate  rate.Limit
+	PostBurst int
+
 	// Clock gives the time used for response_url expiry and message
 	// timestamps. Default time.Now.
 	Clock func() time.Time
@@ -97,6 +112,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = defaultMaxConns
+	}
+	if c.PostRate <= 0 {
+		c.PostRate = defaultPostRate
+	}
+	if c.PostBurst <= 0 {
+		c.PostBurst = defaultPostBurst
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
@@ -136,6 +157,7 @@ type Server struct {
 	rejectAuth bool
 
 	faults     map[string][]Fault
+	postLimits map[string]*rate.Limiter // chat.postMessage, by channel
 	calls      []Call
 	groups     map[string][]string
 	envelopes  map[string]*envelopeRec
@@ -167,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 		conns:       map[int]*conn{},
 		tickets:     map[string]bool{},
 		faults:      map[string][]Fault{},
+		postLimits:  map[string]*rate.Limiter{},
 		groups:      map[string][]string{},
 		envelopes:   map[string]*envelopeRec{},
 		firstAck:    map[string]int{},
@@ -284,7 +307,8 @@ func (s *Server) violationLocked(err error) {
 // Violations returns every limit violation seen so far, in order: broken
 // message limits (unpack them with LimitErrors), oversized or malformed
 // acks, deliveries not acked by the deadline (whether the ack comes late
-// or never), and acks of unknown or already-acked envelopes.
+// or never), acks of unknown or already-acked envelopes, and posts over
+// a channel's rate.
 func (s *Server) Violations() []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // A Call is one request the stand-in received, on the Web API or on a
@@ -250,6 +252,9 @@ func (s *Server) faultOrAnswerLocked(call *Call, auth string) (reply, bool) {
 	case "auth.test":
 		return s.authTestLocked(), false
 	case "chat.postMessage":
+		if rep, over := s.overRateLocked(call.Form.Get("channel")); over {
+			return rep, false
+		}
 		return s.postMessageLocked(call.Form, false), false
 	case "chat.postEphemeral":
 		return s.postMessageLocked(call.Form, true), false
@@ -316,6 +321,37 @@ func formMessage(form url.Values) []byte {
 	}
 	b, _ := json.Marshal(m)
 	return b
+}
+
+// overRateLocked takes a post to channel from its bucket, and answers as
+// Slack does when the bucket is empty: 429, with Retry-After saying when
+// a post will be taken.
+//
+// TODO(slacksim): Slack's per-workspace tiers are not modelled: chat.update
+// is Tier 3 (50+ a minute), chat.postEphemeral Tier 4 (100+); the "+"
+// makes them floors, not the limits Slack enforces. Only the per-channel
+// rate of chat.postMessage, the one the bot must pace itself to, is.
+func (s *Server) overRateLocked(channel string) (reply, bool) {
+	if s.cfg.PostRate == rate.Inf {
+		return reply{}, false
+	}
+	lim := s.postLimits[channel]
+	if lim == nil {
+		lim = rate.NewLimiter(s.cfg.PostRate, s.cfg.PostBurst)
+		s.postLimits[channel] = lim
+	}
+	now := time.Now()
+	r := lim.ReserveN(now, 1)
+	wait := r.DelayFrom(now)
+	if wait == 0 {
+		return reply{}, false
+	}
+	r.CancelAt(now) // a refused post takes no token
+	s.violationLocked(fmt.Errorf("chat.postMessage to %s over Slack's rate of "+
+		"about one a second per channel: answered 429, retry after %v", channel, wait))
+	rep := errReply("ratelimited")
+	rep.status, rep.retryAfter = http.StatusTooManyRequests, wait
+	return rep, true
 }
 
 // postMessageLocked answers chat.postMessage and chat.postEphemeral.
