@@ -208,3 +208,37 @@ func TestDiffNilCurrent(t *testing.T) {
 		t.Errorf("Diff(list, nil) = %v, want nil", got)
 	}
 }
+
+// sameBase tells a poll whether the baseline it saves changed: every
+// field Diff reads of an older list must count, or a replica taking the
+// room over would compare with a stale one.
+func TestSameBase(t *testing.T) {
+	edits := map[string]func(*roomclient.Service){
+		"name":              func(s *roomclient.Service) { s.Name = "other" },
+		"id":                func(s *roomclient.Service) { s.ID = "b" },
+		"no state":          func(s *roomclient.Service) { s.State = nil },
+		"state":             func(s *roomclient.Service) { s.State.State = "starting" },
+		"container":         func(s *roomclient.Service) { s.State.ContainerID = "c-2" },
+		"restart count":     func(s *roomclient.Service) { s.State.RestartCount++ },
+		"exit code":         func(s *roomclient.Service) { s.State.LastExitCode = code(1) },
+		"no exit code":      func(s *roomclient.Service) { s.State.LastExitCode = nil },
+		"exit time":         func(s *roomclient.Service) { s.State.LastExitAt = t0 },
+		"start error":       func(s *roomclient.Service) { s.State.LastStartError = "boom" },
+		"start error time":  func(s *roomclient.Service) { s.State.LastStartErrorAt = t0 },
+		"restart scheduled": func(s *roomclient.Service) { s.State.RestartScheduledAt = t0 },
+	}
+	base := trim(listOf(svc("a")))
+	if !sameBase(base, trim(listOf(svc("a")))) {
+		t.Errorf("sameBase of two equal lists = false")
+	}
+	if sameBase(base, trim(listOf(svc("a"), svc("c")))) || sameBase(nil, base) {
+		t.Errorf("sameBase of lists of different services, or of none, = true")
+	}
+	for name, edit := range edits {
+		cur := listOf(svc("a"))
+		edit(&cur.Services[0])
+		if sameBase(base, trim(cur)) {
+			t.Errorf("sameBase = true with a different %s", name)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -9,40 +10,52 @@ import (
 	"time"
 
 	"github.com/roomops/roombot/claims"
+	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/roomclient"
 )
 
 var lobbyOps = Pair{Room: "lobby", Channel: opsChannel}
 
-// stores runs test with the stores replicas share: in memory, as in one
-// process, and in Redis.
-func stores(t *testing.T, test func(t *testing.T, h *harness)) {
-	t.Run("memory", func(t *testing.T) {
-		test(t, newHarness(t, nil, slowRestarts))
-	})
-	t.Run("redis", func(t *testing.T) {
-		h := newHarness(t, nil, slowRestarts)
-		h.inRedis(t)
-		test(t, h)
-	})
+// handovers runs test with the lease on lobby passing from replica a to
+// replica b in each way it does: a stops and lets it go, with the stores
+// in memory and in Redis; or a dies and its lease lapses (in memory: a
+// lease in Redis lapses on Redis's own clock).
+func handovers(t *testing.T, test func(t *testing.T, h *harness, a, b *Watcher, handOver func())) {
+	run := func(name string, redis, lapse bool) {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil, slowRestarts)
+			if redis {
+				h.inRedis(t)
+			}
+			a, b := h.watcher("a", lobbyOps), h.watcher("b", lobbyOps)
+			handOver := func() {
+				shutDown(a)
+				h.start(b)
+			}
+			if lapse {
+				handOver = func() { untilLapsed(h, a.leaseTTL, b) }
+			}
+			test(t, h, a, b, handOver)
+		})
+	}
+	run("stop/memory", false, false)
+	run("stop/redis", true, false)
+	run("lapse/memory", false, true)
 }
 
-// A replica stops while a service it told of is down; the next holder
-// of the lease tells, in the same message, that it runs again. It used
-// to start from a baseline with the service already down, so the
-// recovery was never told and the channel read "Now restarting" for
-// good.
+// A replica goes while a service it told of is down; the next holder of
+// the lease tells, in the same message, that it runs again. It used to
+// start from a baseline with the service already down, so the recovery
+// was never told and the channel read "Now restarting" for good.
 func TestHandoverTellsTheRecovery(t *testing.T) {
-	stores(t, func(t *testing.T, h *harness) {
-		a, b := h.watcher("a", lobbyOps), h.watcher("b", lobbyOps)
+	handovers(t, func(t *testing.T, h *harness, a, b *Watcher, handOver func()) {
 		h.start(a)
 		h.srv.RestartService("lobby", "svc-worker", 137)
 		h.tick(a)
 		first := h.one(opsChannel)
 		says(t, "a's message", first.last(), "restarted by itself", "Now restarting")
 
-		shutDown(a)
-		h.start(b)
+		handOver()
 		h.srv.Recover("lobby", "svc-worker")
 		h.tick(b)
 
@@ -58,14 +71,12 @@ func TestHandoverTellsTheRecovery(t *testing.T) {
 // A crash loop that goes on across a handover stays one message. The
 // new holder used to post a second one.
 func TestHandoverKeepsACrashLoopInOneMessage(t *testing.T) {
-	stores(t, func(t *testing.T, h *harness) {
-		a, b := h.watcher("a", lobbyOps), h.watcher("b", lobbyOps)
+	handovers(t, func(t *testing.T, h *harness, a, b *Watcher, handOver func()) {
 		h.start(a)
 		h.srv.RestartService("lobby", "svc-worker", 137)
 		h.tick(a)
 
-		shutDown(a)
-		h.start(b)
+		handOver()
 		h.srv.RestartService("lobby", "svc-worker", 137)
 		h.tick(b)
 
@@ -77,34 +88,39 @@ func TestHandoverKeepsACrashLoopInOneMessage(t *testing.T) {
 	})
 }
 
-// A room's outage is told once and its end once, whoever polls it. The
-// new holder used to say it was unreachable a second time, and never
-// that it answered again.
+// A room's outage is told once and its end once, whoever polls it, the
+// end counted from the first poll that failed. The new holder used to
+// say it was unreachable a second time, and never that it answered
+// again.
 func TestHandoverTellsAnOutageOnce(t *testing.T) {
-	stores(t, func(t *testing.T, h *harness) {
-		a, b := h.watcher("a", lobbyOps), h.watcher("b", lobbyOps)
+	handovers(t, func(t *testing.T, h *harness, a, b *Watcher, handOver func()) {
 		h.start(a)
 		h.srv.SetReachable("lobby", false)
-		for range UnreachableAfter {
+		h.tick(a)
+		down := h.clock.now()
+		for range UnreachableAfter - 1 {
 			h.tick(a)
 		}
 		says(t, "a's message", h.one(opsChannel).last(), "is unreachable since 2025-03-01 12:00 UTC")
 
-		shutDown(a)
-		h.start(b)
+		handOver()
 		for range UnreachableAfter + 1 {
 			h.tick(b)
 		}
 		h.srv.SetReachable("lobby", true)
 		h.tick(b)
+		back := h.clock.now()
 		h.tick(b)
 
 		msgs := h.post.messages(opsChannel)
 		if len(msgs) != 2 {
 			t.Fatalf("%d messages, want 2 (unreachable, then back):\n%s", len(msgs), dump(msgs))
 		}
-		// Down from a's first failed poll to b's first answer: 8 polls.
-		says(t, "b's message", msgs[1].last(), "Room `lobby` answers again after 2 min")
+		m := commands.Reachable("lobby", back.Sub(down))
+		want, _ := json.Marshal(map[string]any{"text": m.Text, "blocks": m.Blocks})
+		if got := msgs[1].last(); got != string(want) {
+			t.Errorf("b's message = %s\nwant %s", got, want)
+		}
 	})
 }
 
@@ -283,5 +299,56 @@ func TestTakeoverAfterAQuietOutageTellsTheRecovery(t *testing.T) {
 		t.Errorf("message has %d versions, want 2", len(m.versions))
 	}
 	says(t, "message", m.last(), "Running again")
+	shutDown(a)
+}
+
+// A change that tells nothing still changes the baseline saved: here a
+// restart through roombot, kept quiet by its mark. Whoever takes the
+// room over after the mark has gone must not announce it.
+func TestTakeoverKeepsAQuietRestartQuiet(t *testing.T) {
+	h := newHarness(t, nil, slowRestarts)
+	a, b := h.watcher("a", lobbyOps), h.watcher("b", lobbyOps)
+	h.start(a)
+	if err := a.Performed(h.ctx, "lobby", "svc-web", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.client.Restart(h.ctx, "lobby", "svc-web"); err != nil {
+		t.Fatal(err)
+	}
+	h.tick(a)
+	h.srv.Recover("lobby", "svc-web")
+	h.tick(a)
+
+	// a dies; b takes over once a's lease lapses, the mark long gone.
+	untilLapsed(h, a.leaseTTL, b)
+	h.tick(b)
+	if msgs := h.post.messages(opsChannel); len(msgs) != 0 {
+		t.Errorf("roombot's own restart announced after a takeover:\n%s", dump(msgs))
+	}
+	shutDown(a)
+}
+
+// An outage over is over for whoever polls the room next: the end is
+// told once.
+func TestTakeoverAfterAnOutageEndedTellsNothing(t *testing.T) {
+	h := newHarness(t, nil, slowRestarts)
+	a, b := h.watcher("a", lobbyOps), h.watcher("b", lobbyOps)
+	h.start(a)
+	h.srv.SetReachable("lobby", false)
+	for range UnreachableAfter {
+		h.tick(a)
+	}
+	h.srv.SetReachable("lobby", true)
+	h.tick(a)
+	if n := len(h.post.messages(opsChannel)); n != 2 {
+		t.Fatalf("%d messages, want 2 (unreachable, then back)", n)
+	}
+
+	// a dies; b takes over once a's lease lapses.
+	untilLapsed(h, a.leaseTTL, b)
+	h.tick(b)
+	if msgs := h.post.messages(opsChannel); len(msgs) != 2 {
+		t.Errorf("after the takeover, %d messages, want still 2:\n%s", len(msgs), dump(msgs))
+	}
 	shutDown(a)
 }

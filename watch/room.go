@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +35,7 @@ type room struct {
 	downSince time.Time
 	reported  bool // the channels heard that the room is unreachable
 
-	saved       []byte // the state as last saved
+	changed     bool // the state changed since it was last saved
 	savedAt     time.Time
 	saveFailing bool // the state store refused the last save; logged
 }
@@ -68,7 +67,11 @@ func (w *Watcher) poll(ctx context.Context, r *room, channels []string) {
 	} else {
 		w.answered(r, channels, now)
 		events := Diff(r.base, list, now)
-		r.base = trim(list)
+		next := trim(list)
+		if !sameBase(r.base, next) {
+			r.changed = true
+		}
+		r.base = next
 		w.tell(ctx, r, channels, events, now)
 		w.expire(r, now)
 	}
@@ -125,6 +128,7 @@ func (w *Watcher) lease(ctx context.Context, r *room) bool {
 // carries on from all this replica knew.
 func (w *Watcher) leave(ctx context.Context, r *room) {
 	if r.leased {
+		r.changed = true // posts landed since the last save may have ts
 		w.save(ctx, r, w.now())
 		w.claims.Release(ctx, leaseKey(r.name), w.instance)
 	}
@@ -145,7 +149,7 @@ func (w *Watcher) reset(r *room) {
 	clear(r.stories)
 	r.leased, r.base = false, nil
 	r.fails, r.downSince, r.reported = 0, time.Time{}, false
-	r.saved, r.savedAt, r.saveFailing = nil, time.Time{}, false
+	r.changed, r.savedAt, r.saveFailing = false, time.Time{}, false
 }
 
 // The state of a room lasts a Window in the StateStore: a holder that
@@ -180,21 +184,21 @@ func (w *Watcher) restore(ctx context.Context, r *room) {
 		return
 	}
 	w.takeUp(r, sn)
-	r.saved = b
 	log.Info("watch state taken up", "episodes", len(sn.Stories),
 		"failed_polls", sn.Fails)
 }
 
 // save writes r's state to the StateStore when it changed since the
 // last save, or when that is stateRefresh old. A store that refuses it
-// is logged once until it takes one again; the watch goes on.
+// is logged once until it takes one again; the watch goes on, and tries
+// again after the next poll.
 func (w *Watcher) save(ctx context.Context, r *room, now time.Time) {
+	if !r.changed && now.Sub(r.savedAt) < stateRefresh {
+		return
+	}
 	b, err := json.Marshal(w.stateOf(r))
 	if err != nil {
 		w.log.Error("watch state not encoded", "room", r.name, "err", err)
-		return
-	}
-	if bytes.Equal(b, r.saved) && now.Sub(r.savedAt) < stateRefresh {
 		return
 	}
 	err = w.state.Save(ctx, r.name, w.instance, b, stateTTL)
@@ -208,7 +212,7 @@ func (w *Watcher) save(ctx context.Context, r *room, now time.Time) {
 	case r.saveFailing:
 		w.log.Info("watch state saved again", "room", r.name)
 	}
-	r.saved, r.savedAt, r.saveFailing = b, now, false
+	r.changed, r.savedAt, r.saveFailing = false, now, false
 }
 
 // unanswered counts a failed poll, and tells the channels once when the
@@ -216,6 +220,7 @@ func (w *Watcher) save(ctx context.Context, r *room, now time.Time) {
 // changes made meanwhile are told when the room answers again.
 func (w *Watcher) unanswered(r *room, channels []string, err error, now time.Time) {
 	r.fails++
+	r.changed = true
 	if r.fails == 1 {
 		r.downSince = now
 	}
@@ -237,6 +242,9 @@ func (w *Watcher) answered(r *room, channels []string, now time.Time) {
 		down := now.Sub(r.downSince)
 		w.log.Info("watched room reachable again", "room", r.name, "took", down)
 		w.broadcast(channels, msgKey{}, commands.Reachable(r.name, down))
+	}
+	if r.fails > 0 || r.reported {
+		r.changed = true
 	}
 	r.fails, r.reported = 0, false
 }
@@ -301,7 +309,7 @@ func (w *Watcher) tell(ctx context.Context, r *room, channels []string,
 		if s == nil || !s.apply(evs) {
 			continue
 		}
-		s.changed = now
+		s.changed, r.changed = now, true
 		w.broadcast(channels, s.key, commands.Announce(s.view))
 	}
 }
@@ -353,6 +361,7 @@ func (w *Watcher) expire(r *room, now time.Time) {
 		if s.down.IsZero() && now.Sub(s.changed) > Window {
 			w.out.forget(s.key)
 			delete(r.stories, id)
+			r.changed = true
 		}
 	}
 }

@@ -82,6 +82,34 @@ func encodeBase(l *roomclient.List) []baseService {
 	return out
 }
 
+// sameBase reports whether two trimmed lists tell Diff the same.
+func sameBase(a, b *roomclient.List) bool {
+	if a == nil || b == nil || len(a.Services) != len(b.Services) {
+		return a == nil && b == nil
+	}
+	for i, s := range a.Services {
+		t := b.Services[i]
+		if s.ID != t.ID || s.Name != t.Name || !sameState(s.State, t.State) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameState(a, b *roomclient.State) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.State == b.State && a.ContainerID == b.ContainerID &&
+		a.RestartCount == b.RestartCount &&
+		(a.LastExitCode == nil) == (b.LastExitCode == nil) &&
+		(a.LastExitCode == nil || *a.LastExitCode == *b.LastExitCode) &&
+		a.LastExitAt.Equal(b.LastExitAt) &&
+		a.LastStartError == b.LastStartError &&
+		a.LastStartErrorAt.Equal(b.LastStartErrorAt) &&
+		a.RestartScheduledAt.Equal(b.RestartScheduledAt)
+}
+
 // decodeBase is the trimmed list of room that encodeBase saved.
 func decodeBase(room string, base []baseService) *roomclient.List {
 	out := &roomclient.List{Room: room, Services: make([]roomclient.Service, len(base))}

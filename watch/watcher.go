@@ -367,15 +367,20 @@ func (w *Watcher) marked(ctx context.Context, room, id string) bool {
 }
 
 // A job is one turn of a room: a poll, with the room's channels at the
-// time, or only a save of its state.
+// time, or only a save of its state. unsaved: a message of the room got
+// its ts since the last save.
 type job struct {
 	r        *room
 	channels []string
 	save     bool
+	unsaved  bool
 }
 
 // run does j.
 func (w *Watcher) run(ctx context.Context, j job) {
+	if j.unsaved {
+		j.r.changed = true
+	}
 	if !j.save {
 		w.poll(ctx, j.r, j.channels)
 		return
@@ -412,9 +417,10 @@ func (w *Watcher) schedule(ctx context.Context) []job {
 		case r.busy:
 			continue
 		case !now.Before(r.due):
-			due = append(due, job{r: r, channels: slices.Clone(r.channels)})
+			due = append(due, job{r: r, channels: slices.Clone(r.channels),
+				unsaved: r.unsaved})
 		case r.unsaved:
-			due = append(due, job{r: r, save: true})
+			due = append(due, job{r: r, save: true, unsaved: true})
 		default:
 			continue
 		}
