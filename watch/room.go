@@ -126,6 +126,10 @@ func (w *Watcher) lease(ctx context.Context, r *room) bool {
 // leave saves r's state and releases its lease, if held, and forgets
 // its messages. The state goes first, so that whoever takes the lease
 // carries on from all this replica knew.
+//
+// TODO(watch): a room no longer watched keeps its state for a Window;
+// watched again within it, its first poll tells what changed while
+// nobody watched, against the old baseline.
 func (w *Watcher) leave(ctx context.Context, r *room) {
 	if r.leased {
 		r.changed = true // posts landed since the last save may have ts
