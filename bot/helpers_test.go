@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -285,9 +286,13 @@ func (h *harness) clickButton(user, ts string, i int) *slacksim.Envelope {
 	return env
 }
 
-// replayChannel holds the messages a test posts to carry a button value
-// of its choosing, away from the channels the bot writes to.
-const replayChannel = "C0REPLAY1"
+// replayChannel returns a channel for one message a test posts to carry
+// a button value of its choosing, away from the channels the bot writes
+// to. Each gets its own: a test pressing many buttons at once would pass
+// Slack's rate of about one post a second per channel.
+func replayChannel() string { return fmt.Sprintf("C0REPLAY%d", replays.Add(1)) }
+
+var replays atomic.Int64
 
 // press posts a message holding one button with actionID and value, as
 // an old or forged card would look, and clicks it as user. The click
@@ -298,7 +303,7 @@ func (h *harness) press(user, actionID, value string) *slacksim.Envelope {
 	api := slack.New(sc.BotToken, slack.OptionAPIURL(h.slack.APIURL()))
 	btn := slack.NewButtonBlockElement(actionID, value,
 		slack.NewTextBlockObject(slack.PlainTextType, "press", false, false))
-	_, ts, err := api.PostMessageContext(h.ctx, replayChannel,
+	_, ts, err := api.PostMessageContext(h.ctx, replayChannel(),
 		slack.MsgOptionText("replayed button", false),
 		slack.MsgOptionBlocks(slack.NewActionBlock("replay", btn)))
 	if err != nil {
