@@ -34,12 +34,15 @@ func (e *HeldError) Is(target error) bool { return target == ErrHeld }
 // A Store takes claims. Implementations are safe for concurrent use.
 type Store interface {
 	// Claim takes key for ttl, recording value, unless it is held. When
-	// it is held, Claim returns a *HeldError. Any other error means the
-	// store could not answer, and the caller must not assume the claim.
+	// it is held, Claim returns a *HeldError, even when the holder's
+	// value is value: asking twice never wins twice. Any other error
+	// means the store could not answer, and the caller must not assume
+	// the claim. A store that retries a command of its own hides the
+	// retry: a first try that landed is the claim, not a holder.
 	//
-	// Each claimer must use a value of its own: a store that retries a
-	// command takes finding its own value as its claim having landed, so
-	// two claimers with one value could both win.
+	// A value must not hold a NUL byte (ErrValueNUL). Values are the
+	// claimer's to choose; Renew and Release match on them, so each
+	// claimer should use one of its own.
 	Claim(ctx context.Context, key, value string, ttl time.Duration) error
 
 	// Renew extends a claim that value still holds. It returns a
@@ -57,3 +60,7 @@ type Store interface {
 
 // ErrNotHeld is returned by Renew when the key is not held at all.
 var ErrNotHeld = errors.New("claims: key not held")
+
+// ErrValueNUL is returned by Claim for a value holding a NUL byte, which
+// Redis uses to tell its own retries apart.
+var ErrValueNUL = errors.New("claims: a value may not hold a NUL byte")

@@ -2,6 +2,7 @@ package claims
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,6 +33,9 @@ func NewMemory(now func() time.Time) *Memory {
 
 // Claim implements Store.
 func (m *Memory) Claim(_ context.Context, key, value string, ttl time.Duration) error {
+	if strings.IndexByte(value, 0) >= 0 {
+		return ErrValueNUL
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 

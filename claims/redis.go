@@ -2,7 +2,10 @@ package claims
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -56,29 +59,52 @@ func (r *Redis) Client() redis.UniversalClient { return r.rdb }
 // Close closes the connection pool.
 func (r *Redis) Close() error { return r.rdb.Close() }
 
+// A claim is stored as its value, a NUL and a tag of tagLen characters
+// naming the Claim call that made it. The tag lets Claim tell its own
+// SET, landed on a first try whose answer was lost and found by go-redis's
+// retry, from an earlier claim with the same value: the first is this
+// claim, the second is held. Entries written before tags existed have
+// none and read as their whole value.
+const tagLen = 16
+
+// holderLua reads the claimer's value out of an entry; 16 is tagLen.
+const holderLua = `
+local function holder(v)
+  if #v > 16 and string.byte(v, -17) == 0 then
+    return string.sub(v, 1, -18)
+  end
+  return v
+end
+`
+
 // claimScript sets the key only if absent and otherwise returns the
 // holder, in one step: a GET after a failed SET NX could see the key
 // already expired and report an empty holder.
-var claimScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+var claimScript = redis.NewScript(holderLua + `
+local entry = ARGV[1] .. '\0' .. ARGV[3]
+if redis.call('SET', KEYS[1], entry, 'NX', 'PX', ARGV[2]) then
   return {1, ''}
 end
-return {0, redis.call('GET', KEYS[1]) or ''}
+local v = redis.call('GET', KEYS[1])
+if not v then return {0, ''} end
+if v == entry then return {1, ''} end
+return {0, holder(v)}
 `)
 
 // renewScript extends the key only while value holds it.
-var renewScript = redis.NewScript(`
+var renewScript = redis.NewScript(holderLua + `
 local v = redis.call('GET', KEYS[1])
 if not v then return {0, ''} end
-if v ~= ARGV[1] then return {2, v} end
+if holder(v) ~= ARGV[1] then return {2, holder(v)} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, ''}
 `)
 
 // releaseScript deletes the key only while value holds it, so a holder
 // whose claim expired cannot delete its successor's.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+var releaseScript = redis.NewScript(holderLua + `
+local v = redis.call('GET', KEYS[1])
+if v and holder(v) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -86,13 +112,15 @@ return 0
 
 // Claim implements Store.
 func (r *Redis) Claim(ctx context.Context, key, value string, ttl time.Duration) error {
-	status, holder, err := r.run(ctx, claimScript, key, value, ttl)
+	if strings.IndexByte(value, 0) >= 0 {
+		return ErrValueNUL
+	}
+	tag := newTag()
+	status, holder, err := r.run(ctx, claimScript, key, ttl, value, tag)
 	if err != nil {
 		return fmt.Errorf("claiming %q: %w", key, err)
 	}
-	// A retried SET that had already succeeded finds our own value:
-	// that is our claim, not someone else's.
-	if status != 1 && holder != value {
+	if status != 1 {
 		return &HeldError{Key: key, Holder: holder}
 	}
 	return nil
@@ -100,7 +128,7 @@ func (r *Redis) Claim(ctx context.Context, key, value string, ttl time.Duration)
 
 // Renew implements Store.
 func (r *Redis) Renew(ctx context.Context, key, value string, ttl time.Duration) error {
-	status, holder, err := r.run(ctx, renewScript, key, value, ttl)
+	status, holder, err := r.run(ctx, renewScript, key, ttl, value)
 	switch {
 	case err != nil:
 		return fmt.Errorf("renewing %q: %w", key, err)
@@ -121,6 +149,12 @@ func (r *Redis) Release(ctx context.Context, key, value string) error {
 	return nil
 }
 
+func newTag() string {
+	var b [tagLen / 2]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // Ping implements Store.
 func (r *Redis) Ping(ctx context.Context) error {
 	if err := r.rdb.Ping(ctx).Err(); err != nil {
@@ -129,9 +163,10 @@ func (r *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (r *Redis) run(ctx context.Context, s *redis.Script, key, value string, ttl time.Duration) (int64, string, error) {
+func (r *Redis) run(ctx context.Context, s *redis.Script, key string, ttl time.Duration, value string, extra ...any) (int64, string, error) {
 	ms := max(ttl.Milliseconds(), 1)
-	res, err := s.Run(ctx, r.rdb, []string{r.prefix + key}, value, ms).Slice()
+	args := append([]any{value, ms}, extra...)
+	res, err := s.Run(ctx, r.rdb, []string{r.prefix + key}, args...).Slice()
 	if err != nil {
 		return 0, "", err
 	}

@@ -26,6 +26,29 @@ func testStore(t *testing.T, newStore func(t *testing.T) claims.Store) {
 		}
 	})
 
+	// A claim is refused whoever asks, the holder included: a claimer
+	// that asks again with its value, or two that share one, must not
+	// both think they won. A store that retries its own command hides
+	// that retry, so its first answer is the only one the caller sees.
+	t.Run("SameValueTwice", func(t *testing.T) {
+		s, ctx := newStore(t), context.Background()
+		if err := s.Claim(ctx, "k", "alice", time.Minute); err != nil {
+			t.Fatalf("first Claim(k, alice) = %v, want nil", err)
+		}
+		err := s.Claim(ctx, "k", "alice", time.Minute)
+		var held *claims.HeldError
+		if !errors.As(err, &held) || held.Holder != "alice" {
+			t.Fatalf("second Claim(k, alice) = %v, want HeldError with holder alice", err)
+		}
+	})
+
+	t.Run("ValueWithNUL", func(t *testing.T) {
+		s, ctx := newStore(t), context.Background()
+		if err := s.Claim(ctx, "k", "a\x00b", time.Minute); !errors.Is(err, claims.ErrValueNUL) {
+			t.Fatalf("Claim with a NUL in the value = %v, want ErrValueNUL", err)
+		}
+	})
+
 	t.Run("ReleaseOnlyByHolder", func(t *testing.T) {
 		s, ctx := newStore(t), context.Background()
 		if err := s.Claim(ctx, "k", "alice", time.Minute); err != nil {
