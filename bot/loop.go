@@ -241,9 +241,12 @@ func answersAgain(evt socketmode.Event) bool {
 
 // firstDelivery claims the envelope id. A store that cannot answer does
 // not stop the work: a repeated list is harmless, and a repeated
-// confirmation is stopped by its own single-use claim.
+// confirmation is stopped by its own single-use claim. Each claim's
+// value is its own, the replica's name for the logs and a nonce, so no
+// two deliveries can both pass for the claimer.
 func (b *Bot) firstDelivery(ctx context.Context, log *slog.Logger, env string) bool {
-	err := b.claims.Claim(ctx, "envelope:"+env, b.cfg.Instance, envelopeTTL)
+	value := b.cfg.Instance + ":" + newNonce()
+	err := b.claims.Claim(ctx, "envelope:"+env, value, envelopeTTL)
 	switch {
 	case err == nil:
 		return true
