@@ -92,6 +92,10 @@ type Config struct {
 	CallTimeout  time.Duration // one command's room work, default 30s
 	DrainTimeout time.Duration // shutdown wait for in-flight work, default 30s
 
+	// SlackTimeout bounds one reply, post or update to Slack, its waits
+	// for Retry-After included, default 15s.
+	SlackTimeout time.Duration
+
 	// RecoveryPoll and RecoveryTimeout shape the watch that follows a
 	// restart: how often the room is asked, and when to give up.
 	RecoveryPoll    time.Duration // default 2s
@@ -175,6 +179,7 @@ func withDefaults(cfg Config) Config {
 	setDefault(&cfg.ConfirmTTL, 10*time.Minute)
 	setDefault(&cfg.CallTimeout, 30*time.Second)
 	setDefault(&cfg.DrainTimeout, 30*time.Second)
+	setDefault(&cfg.SlackTimeout, 15*time.Second)
 	setDefault(&cfg.PingInterval, 30*time.Second)
 	setDefault(&cfg.RecoveryPoll, 2*time.Second)
 	setDefault(&cfg.RecoveryTimeout, 5*time.Minute)

@@ -132,16 +132,23 @@ func (t *cpuTurn) bypassed() bool {
 // HTTPClient returns the client to build Config.API with, through
 // slack.OptionHTTPClient. It keeps an idle connection for each of the
 // DefaultWorkers posts that can be under way at once, where net/http
-// keeps two and dialled again for every reply past them, and it gives
-// back a command's CPU turn once its reply is encoded and on its way.
+// keeps two and dialled again for every reply past them, it gives back a
+// command's CPU turn once its reply is encoded and on its way, and it
+// gives up on an exchange that lasts longer than a minute.
 func HTTPClient() *http.Client {
 	t := &http.Transport{Proxy: http.ProxyFromEnvironment}
 	if def, ok := http.DefaultTransport.(*http.Transport); ok {
 		t = def.Clone()
 	}
 	t.MaxIdleConnsPerHost = DefaultWorkers
-	return &http.Client{Transport: turnReleaser{t}}
+	// The bot gives each call its own deadline; this one stops a caller
+	// that forgot from waiting on Slack for ever.
+	return &http.Client{Transport: turnReleaser{t}, Timeout: httpTimeout}
 }
+
+// httpTimeout bounds one HTTP exchange with Slack, well past the 15 s
+// the bot allows a reply by default.
+const httpTimeout = time.Minute
 
 // turnReleaser is the transport of HTTPClient.
 type turnReleaser struct {

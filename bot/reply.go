@@ -24,11 +24,11 @@ type replyTo struct {
 }
 
 // Rate-limit handling: Slack's Retry-After is honoured, but a reply that
-// would wait longer than maxRetryWait, or a third time, is given up.
+// would wait longer than maxRetryWait, or past its deadline, or a third
+// time, is given up.
 const (
 	maxAttempts  = 3
 	maxRetryWait = 30 * time.Second
-	replyTimeout = 15 * time.Second
 )
 
 // respond posts m to the user through the response_url, replacing the
@@ -38,7 +38,7 @@ const (
 // landed, and a duplicate is worse than a log line.
 func (b *Bot) respond(ctx context.Context, log *slog.Logger, to replyTo, m commands.Message, replace bool) {
 	// The answer is owed even when the work's deadline has passed.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.SlackTimeout)
 	defer cancel()
 
 	// Encoding the reply is the costliest part of it: it runs in the
@@ -130,7 +130,7 @@ func retryLimited(ctx context.Context, log *slog.Logger, met *Metrics, method st
 		}
 		met.limited(method)
 		wait := max(rl.RetryAfter, 100*time.Millisecond)
-		if attempt == maxAttempts || wait > maxRetryWait {
+		if attempt == maxAttempts || wait > maxRetryWait || !leaves(ctx, wait) {
 			return err
 		}
 		log.Warn("slack rate limited", "method", method,
@@ -143,6 +143,13 @@ func retryLimited(ctx context.Context, log *slog.Logger, met *Metrics, method st
 			return err
 		}
 	}
+}
+
+// leaves reports whether ctx leaves more than d before its deadline: a
+// wait that outlasts it would only end in the same error, later.
+func leaves(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) > d
 }
 
 // A Notifier posts and edits channel messages, at most about one a second

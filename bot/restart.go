@@ -22,7 +22,7 @@ type restartJob struct {
 	by    string  // who clicked Restart
 	card  replyTo // the click's response_url: it replaces the card
 	stamp string  // the claim value of the lock and nonce
-	lock  string
+	lock  *serviceLock
 
 	service      roomclient.Service // as the room reported it before
 	oldContainer string
@@ -31,15 +31,7 @@ type restartJob struct {
 
 	channel, ts string // the notification; ts is empty if it failed
 
-	lockLost bool // the watch could not renew the lock
-
 	unposted string // why the channel was not told, for the card
-}
-
-// lockKey names the per-service restart lock. Lengths keep a room name
-// with a colon from colliding with another room's service id.
-func lockKey(room, id string) string {
-	return fmt.Sprintf("restart:%d:%s:%s", len(room), room, id)
 }
 
 // confirm carries out a confirmed restart, once: the click is checked
@@ -60,9 +52,7 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 		return
 	}
 
-	job := &restartJob{t: t, by: d.user, card: to, stamp: stamp,
-		lock: lockKey(t.Room, t.ServiceID)}
-	err := b.claims.Claim(ctx, job.lock, stamp, b.lockTTL())
+	lock, err := b.lockService(ctx, log, t.Room, t.ServiceID, stamp)
 	var held *claims.HeldError
 	switch {
 	case errors.As(err, &held):
@@ -77,11 +67,12 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 		b.claimFailed(ctx, log, d, to, err)
 		return
 	}
+	job := &restartJob{t: t, by: d.user, card: to, stamp: stamp, lock: lock}
 	// A panic on the way is answered by the handler, but must not leave
 	// the service locked until the claim expires.
 	defer func() {
 		if p := recover(); p != nil {
-			b.releaseLock(job)
+			b.unlock(lock)
 			panic(p)
 		}
 	}()
@@ -114,7 +105,7 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 		job.channel = t.Channel
 	}
 	m := commands.Notify(b.notice(job, commands.PhaseRequested, nil))
-	ts, err := b.notifier.Post(ctx, job.channel, m)
+	ts, err := b.post(ctx, job.channel, m)
 	if err != nil {
 		log.Warn("restart notification not posted", "notify_channel", job.channel, "err", err)
 		job.unposted = unpostedText(job.channel, err)
@@ -146,7 +137,7 @@ func (b *Bot) before(ctx context.Context, job *restartJob) error {
 }
 
 func (b *Bot) restartFailed(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
-	b.releaseLock(job)
+	b.unlock(job.lock)
 	b.met.restart("failed")
 	text, known := roomErrorText(job.t.Room, err, b.cfg.CallTimeout)
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -161,10 +152,13 @@ func (b *Bot) restartFailed(ctx context.Context, log *slog.Logger, d *decision, 
 	b.respond(ctx, log, job.card, commands.RestartFailed(job.t.Room, job.t.Service, text), true)
 }
 
-func (b *Bot) releaseLock(job *restartJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// post sends a channel message, within SlackTimeout: the handler, and
+// the worker it runs on, must not wait on Slack without end. The message
+// is owed even when the bot is draining, so ctx's end does not stop it.
+func (b *Bot) post(ctx context.Context, channel string, m commands.Message) (string, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.SlackTimeout)
 	defer cancel()
-	b.claims.Release(ctx, job.lock, job.stamp)
+	return b.notifier.Post(ctx, channel, m)
 }
 
 // watch polls the room until the service runs in a new container, or
@@ -175,7 +169,7 @@ func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 	phase, last := b.await(ctx, log, job)
 	// The restart is over: free the service before the channel hears of
 	// it, so whoever reacts to the news can restart it again.
-	b.releaseLock(job)
+	b.unlock(job.lock)
 	b.report(ctx, log, job, phase, last)
 }
 
@@ -191,26 +185,6 @@ func (b *Bot) markPerformed(ctx context.Context, log *slog.Logger, job *restartJ
 		log.Warn("restart not marked for the room watch; it may be announced twice",
 			"room", job.t.Room, "service", job.t.Service, "err", err)
 	}
-}
-
-// lockTTL is how long a restart lock lasts unless renewed. It covers the
-// restart's two room calls, and the watch renews it at every poll, so a
-// replica that dies mid-restart holds the service for about a minute at
-// most, not for the whole recovery timeout.
-func (b *Bot) lockTTL() time.Duration {
-	return 2*b.cfg.CallTimeout + 10*b.cfg.RecoveryPoll
-}
-
-// renewLock extends the restart lock at each poll of the watch. Failing to
-// is logged once: the watch goes on, as the restart has happened either
-// way, but the lock may lapse and the service be restarted again.
-func (b *Bot) renewLock(ctx context.Context, log *slog.Logger, job *restartJob) {
-	err := b.claims.Renew(ctx, job.lock, job.stamp, b.lockTTL())
-	if err == nil || job.lockLost {
-		return
-	}
-	job.lockLost = true
-	log.Warn("restart lock not renewed", "room", job.t.Room, "service", job.t.Service, "err", err)
 }
 
 // await polls the room until the service is back, RecoveryTimeout passes
@@ -230,7 +204,6 @@ func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) (com
 			return commands.PhaseNotBack, last
 		case <-tick.C:
 		}
-		b.renewLock(ctx, log, job)
 		l, err := b.list(ctx, job.t.Room)
 		if err != nil {
 			log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
@@ -275,7 +248,7 @@ func (b *Bot) notice(job *restartJob, phase commands.Phase, st *roomclient.State
 // notification could not be posted.
 func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, phase commands.Phase, st *roomclient.State) {
 	// The outcome is owed even when ctx was cancelled by the drain.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.SlackTimeout)
 	defer cancel()
 
 	b.met.restart(string(phase))
