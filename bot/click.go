@@ -22,12 +22,7 @@ func (b *Bot) click(ctx context.Context, log *slog.Logger, env string, cb slack.
 		log.Debug("interaction ignored", "type", string(cb.Type))
 		return
 	}
-	// Slack omits channel for some containers; the container still says
-	// where the message lives.
-	channel := cb.Channel.ID
-	if channel == "" {
-		channel = cb.Container.ChannelID
-	}
+	channel := clickChannel(cb)
 	log = log.With("user", cb.User.ID, "channel", channel)
 	acts := cb.ActionCallback.BlockActions
 	if len(acts) == 0 || acts[0] == nil {
@@ -66,6 +61,75 @@ func (b *Bot) click(ctx context.Context, log *slog.Logger, env string, cb slack.
 		d.outcome = "ignored"
 	}
 }
+
+// clickChannel is where the clicked message lives. Slack omits channel
+// for some containers; the container still says.
+func clickChannel(cb slack.InteractionCallback) string {
+	if cb.Channel.ID != "" {
+		return cb.Channel.ID
+	}
+	return cb.Container.ChannelID
+}
+
+// answerAgain answers a click on a confirmation card that Slack delivered
+// again: who used the card, if anyone has. It never claims the card or
+// the service, so it never restarts anything. Claiming here was how a
+// redelivery of a click refused while another restart was in flight,
+// which gave the card back, restarted the service once that one was over.
+func (b *Bot) answerAgain(ctx context.Context, log *slog.Logger, env string, cb slack.InteractionCallback) {
+	channel := clickChannel(cb)
+	log = log.With("user", cb.User.ID, "channel", channel)
+	act := cb.ActionCallback.BlockActions[0]
+	to := replyTo{url: cb.ResponseURL, channel: channel, user: cb.User.ID}
+	d := &decision{user: cb.User.ID, corr: env, verb: "confirm", outcome: "redelivered"}
+	if act.ActionID == commands.ActionCancel {
+		d.verb = "cancel"
+	}
+	defer b.finish(ctx, log, to, d)
+
+	// An expired card still names its nonce, and may have been used.
+	t, err := b.signer.verify(act.Value, b.now())
+	d.room, d.service = t.Room, t.Service
+	if err != nil && !errors.Is(err, errTokenExpired) {
+		b.respond(ctx, log, to, invalidButton(), false)
+		return
+	}
+	holder, held, err := b.holder(ctx, "confirm:"+t.Nonce)
+	switch {
+	case err != nil:
+		log.Warn("claim store unavailable for a redelivered click", "err", err)
+		b.respond(ctx, log, to, commands.Error(againText), false)
+	case held:
+		by, at := parseHolder(holder)
+		b.respond(ctx, log, to, commands.AlreadyUsed(by, at, b.now()), false)
+	default:
+		b.respond(ctx, log, to, commands.Error(againText), false)
+	}
+}
+
+const againText = "Slack delivered this click again. roombot acts on a click " +
+	"once, so nothing was restarted by this delivery; the first answer to " +
+	"the click says what became of it."
+
+// holder reads who holds key, without taking it or changing it: renewing
+// it as probeValue, which no claimer uses, is refused with the holder,
+// or with ErrNotHeld when nobody holds it.
+func (b *Bot) holder(ctx context.Context, key string) (string, bool, error) {
+	err := b.claims.Renew(ctx, key, probeValue, time.Minute)
+	var held *claims.HeldError
+	switch {
+	case errors.As(err, &held):
+		return held.Holder, true, nil
+	case errors.Is(err, claims.ErrNotHeld):
+		return "", false, nil
+	case err == nil:
+		return "", false, errors.New("the probe value holds " + key)
+	}
+	return "", false, err
+}
+
+// probeValue is never claimed: stamps are JSON objects.
+const probeValue = "probe"
 
 // A holder is who took a claim and when; it is the claim's value, so a
 // refused click can say who was first. ID makes each claimer's value its
@@ -107,7 +171,7 @@ func (b *Bot) openTicket(ctx context.Context, log *slog.Logger, d *decision, to 
 		return t, false
 	case err != nil:
 		d.outcome = "invalid"
-		b.respond(ctx, log, to, commands.Error("This button is not valid any more. Run the command again."), false)
+		b.respond(ctx, log, to, invalidButton(), false)
 		return t, false
 	}
 	return t, true
@@ -163,7 +227,7 @@ func (b *Bot) ask(ctx context.Context, log *slog.Logger, d *decision, to replyTo
 	a, err := commands.DecodeAsk(value)
 	if err != nil {
 		d.outcome = "invalid"
-		b.respond(ctx, log, to, commands.Error("This button is not valid any more. Run the command again."), false)
+		b.respond(ctx, log, to, invalidButton(), false)
 		return
 	}
 	room := a.Room
@@ -193,7 +257,7 @@ func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyT
 	p, err := commands.DecodePage(value)
 	if err != nil {
 		d.outcome = "invalid"
-		b.respond(ctx, log, to, commands.Error("This button is not valid any more. Run the command again."), false)
+		b.respond(ctx, log, to, invalidButton(), false)
 		return
 	}
 	room := p.Room
@@ -213,6 +277,12 @@ func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyT
 	takeCPU(ctx)
 	m := commands.List(l, p.Page, canRestart, b.now())
 	b.respond(ctx, log, to, m, true)
+}
+
+// invalidButton answers a button whose value roombot cannot read: forged,
+// from an older roombot, or signed with another key.
+func invalidButton() commands.Message {
+	return commands.Error("This button is not valid any more. Run the command again.")
 }
 
 func byID(l *roomclient.List, id string) (roomclient.Service, bool) {

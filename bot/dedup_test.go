@@ -206,3 +206,57 @@ func testRetryWithoutFirstDelivery(t *testing.T, store func(*options)) {
 		t.Errorf("room saw %d list calls, want 1", got)
 	}
 }
+
+// TestRedeliveredRefusedClickDoesNotAct: a confirm click answered "a
+// restart is already in progress" is delivered again after that other
+// restart is over. The card's nonce was given back when it was refused,
+// so a redelivery that claimed it anew restarted a service nobody had
+// confirmed since. A redelivery only answers.
+func TestRedeliveredRefusedClickDoesNotAct(t *testing.T) {
+	eachStore(t, testRedeliveredRefusedClickDoesNotAct)
+}
+
+func testRedeliveredRefusedClickDoesNotAct(t *testing.T, store func(*options)) {
+	h := newHarness(t, store)
+	stuck := &roomtest.Failure{ExitCode: 1, StartError: "stuck"}
+	if err := h.room.FailRestarts("lobby", "svc-web", stuck); err != nil {
+		t.Fatal(err)
+	}
+	card1 := h.card(alice, "web")
+	card2 := h.card(alice, "web")
+	h.reply(h.click(alice, card1.TS, confirmID))
+	h.notification(func(m slacksim.Message) bool { return strings.HasPrefix(m.Text, "Restarting") })
+	env2 := h.click(alice, card2.TS, confirmID)
+	wantText(t, "second card's confirm", h.replyText(env2), "already in progress")
+	h.waitAudit(env2.ID)
+
+	if err := h.room.Recover("lobby", "svc-web"); err != nil {
+		t.Fatal(err)
+	}
+	h.recovered("web")
+	if _, err := h.slack.Redeliver(h.ctx, env2); err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.slack.WaitMessage(h.ctx, func(m slacksim.Message) bool {
+		return m.EnvelopeID == env2.ID && strings.Contains(m.Text, "again")
+	})
+	if err != nil {
+		t.Fatalf("no answer to the redelivered click: %v\nlogs:\n%s", err, h.logs)
+	}
+	wantText(t, "answer to the redelivery", again.Render(), "nothing was restarted")
+	h.waitLog("audit of the redelivery", func(l logLine) bool {
+		return l.str("msg") == "audit" && l.str("correlation_id") == env2.ID &&
+			l.str("outcome") == "redelivered"
+	})
+	if got := h.restarts("svc-web"); got != 1 {
+		t.Errorf("room saw %d restarts of web, want 1: the redelivery acted", got)
+	}
+	// The card was never used: a real click on it still restarts.
+	env := h.click(alice, card2.TS, confirmID)
+	wantText(t, "a new click on the second card", h.replyText(env), "Restarting")
+	h.waitAudit(env.ID)
+	if got := h.restarts("svc-web"); got != 2 {
+		t.Errorf("room saw %d restarts of web after a new click, want 2", got)
+	}
+	h.noViolations()
+}

@@ -210,8 +210,8 @@ func (b *Bot) accept(ctx context.Context, evt socketmode.Event) {
 func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 	env := evt.Request.EnvelopeID
 	log := b.log.With("envelope_id", env)
-	if !b.firstDelivery(ctx, log, env) && !answersAgain(evt) {
-		log.Info("redelivery dropped", "retry_attempt", evt.Request.RetryAttempt)
+	if !b.firstDelivery(ctx, log, env) {
+		b.redelivered(ctx, log, env, evt)
 		return
 	}
 
@@ -225,17 +225,27 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 	}
 }
 
-// answersAgain reports whether a redelivered envelope is a click on a
-// confirmation card. Its own single-use claim keeps it from acting twice,
-// so it is handled again and tells who used the card: Slack redelivers
-// when it thinks the ack was late, and the user may have seen an error.
-func answersAgain(evt socketmode.Event) bool {
+// redelivered handles an envelope handled before. A click on a
+// confirmation card is answered again, since Slack redelivers when it
+// thinks the ack was late and the user may have seen an error; anything
+// else is dropped. Nothing is done again either way.
+func (b *Bot) redelivered(ctx context.Context, log *slog.Logger, env string, evt socketmode.Event) {
+	if cb, ok := confirmationClick(evt); ok {
+		b.answerAgain(ctx, log, env, cb)
+		return
+	}
+	log.Info("redelivery dropped", "retry_attempt", evt.Request.RetryAttempt)
+}
+
+// confirmationClick returns the click on a confirmation card's Restart
+// or Cancel that evt holds.
+func confirmationClick(evt socketmode.Event) (slack.InteractionCallback, bool) {
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok || len(cb.ActionCallback.BlockActions) == 0 {
-		return false
+		return cb, false
 	}
 	act := cb.ActionCallback.BlockActions[0]
-	return act != nil &&
+	return cb, act != nil &&
 		(act.ActionID == commands.ActionConfirm || act.ActionID == commands.ActionCancel)
 }
 
