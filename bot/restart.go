@@ -67,7 +67,11 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 		b.claimFailed(ctx, log, d, to, err)
 		return
 	}
-	job := &restartJob{t: t, by: d.user, card: to, stamp: stamp, lock: lock}
+	job := &restartJob{t: t, by: d.user, card: to, stamp: stamp, lock: lock,
+		channel: b.cfg.NotifyChannel}
+	if job.channel == "" {
+		job.channel = t.Channel
+	}
 	// A panic on the way is answered by the handler, but must not leave
 	// the service locked until the claim expires.
 	defer func() {
@@ -87,8 +91,13 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 
 	callCtx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
-	if err := b.before(callCtx, job); err != nil {
-		b.restartFailed(ctx, log, d, job, err)
+	err := b.before(callCtx, job)
+	if err == nil {
+		// The time may have gone on the list: then the room is not asked.
+		err = callCtx.Err()
+	}
+	if err != nil {
+		b.notStarted(ctx, log, d, job, err)
 		return
 	}
 	b.markPerformed(callCtx, log, job)
@@ -100,17 +109,8 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 	d.outcome = "restarted"
 	b.met.restart("requested")
 
-	job.channel = b.cfg.NotifyChannel
-	if job.channel == "" {
-		job.channel = t.Channel
-	}
 	m := commands.Notify(b.notice(job, commands.PhaseRequested, nil))
-	ts, err := b.post(ctx, job.channel, m)
-	if err != nil {
-		log.Warn("restart notification not posted", "notify_channel", job.channel, "err", err)
-		job.unposted = unpostedText(job.channel, err)
-	}
-	job.ts = ts
+	b.announce(ctx, log, job, m)
 	b.respond(ctx, log, job.card, job.onCard(m), true)
 
 	b.inflight.add()
@@ -134,22 +134,6 @@ func (b *Bot) before(ctx context.Context, job *restartJob) error {
 		job.oldContainer, job.oldCount = s.State.ContainerID, s.State.RestartCount
 	}
 	return nil
-}
-
-func (b *Bot) restartFailed(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
-	b.unlock(job.lock)
-	b.met.restart("failed")
-	text, known := roomErrorText(job.t.Room, err, b.cfg.CallTimeout)
-	if errors.Is(err, context.DeadlineExceeded) {
-		// A restart that timed out may still have happened.
-		text += " The restart may or may not have happened: check with `list`."
-	}
-	if !known {
-		text = "the room call failed"
-	}
-	d.outcome = "restart_failed"
-	log.Warn("restart failed", "room", job.t.Room, "service", job.t.Service, "err", err)
-	b.respond(ctx, log, job.card, commands.RestartFailed(job.t.Room, job.t.Service, text), true)
 }
 
 // post sends a channel message, within SlackTimeout: the handler, and

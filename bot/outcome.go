@@ -1,0 +1,143 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/roomops/roombot/commands"
+	"github.com/roomops/roombot/roomclient"
+)
+
+// The ways a confirmed restart can end short of its watch. Which one it
+// is decides what the card and the channel are told: that nothing was
+// restarted, that the room refused, or that nobody knows. Saying a
+// restart failed when the room may have done it would have an operator
+// restart the service a second time.
+
+// notStarted answers a restart that ended before the room was asked: the
+// list that comes first failed, or the bot began to stop. Nothing was
+// restarted, so no restart is counted, and the card says so.
+func (b *Bot) notStarted(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
+	b.unlock(job.lock)
+	d.outcome = "not_restarted"
+	text := b.notStartedText(log, job.t.Room, err)
+	b.respond(ctx, log, job.card, commands.RestartFailed(job.t.Room, job.t.Service, text), true)
+}
+
+func (b *Bot) notStartedText(log *slog.Logger, room string, err error) string {
+	if errors.Is(err, context.Canceled) {
+		log.Warn("restart not started: roombot is stopping", "room", room)
+		return "roombot is shutting down. Nothing was restarted."
+	}
+	text, known := roomErrorText(room, err, b.cfg.CallTimeout)
+	if known {
+		log.Warn("restart not started", "room", room, "err", err)
+		return text + " Nothing was restarted."
+	}
+	ref := b.logRef(log, "restart not started", room, err)
+	return fmt.Sprintf("roombot could not look at the service first (ref %s). "+
+		"Nothing was restarted.", ref)
+}
+
+// restartFailed answers a restart call that returned an error. Only a
+// refusal proves the room did nothing; after any other error the
+// restart may have happened, and the outcome is unknown.
+func (b *Bot) restartFailed(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
+	b.unlock(job.lock)
+	if !refused(err) {
+		b.outcomeUnknown(ctx, log, d, job, err)
+		return
+	}
+	b.met.restart("failed")
+	d.outcome = "restart_failed"
+	log.Warn("restart refused", "room", job.t.Room, "service", job.t.Service, "err", err)
+	text, _ := roomErrorText(job.t.Room, err, b.cfg.CallTimeout)
+	b.respond(ctx, log, job.card, commands.RestartFailed(job.t.Room, job.t.Service, text), true)
+}
+
+// refused reports whether err shows that the room did not restart the
+// service: it answered with an error, refused the connection, or could
+// not be dialled, so the request never left.
+func refused(err error) bool {
+	var (
+		re *roomclient.Error
+		se *roomclient.StatusError
+		de *net.DNSError
+		oe *net.OpError
+	)
+	switch {
+	case errors.As(err, &re), errors.As(err, &se), errors.As(err, &de):
+		return true
+	case errors.As(err, &oe):
+		return oe.Op == "dial"
+	}
+	return false
+}
+
+// outcomeUnknown tells the card and the channel that the restart may or
+// may not have happened. When the bot is stopping, the notification says
+// so in its own words; otherwise the room's answer was lost, and the
+// reason is logged under a reference the message gives.
+func (b *Bot) outcomeUnknown(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
+	b.met.restart(string(commands.PhaseUnknown))
+	d.outcome = "outcome_unknown"
+	ref := b.logRef(log, "restart outcome unknown", job.t.Room, err)
+	if ctx.Err() != nil {
+		m := commands.Notify(b.notice(job, commands.PhaseUnknown, nil))
+		b.tell(ctx, log, job, m)
+		return
+	}
+	// TODO(bot): commands.Notice has no words for an unknown outcome
+	// other than a shutdown; with one, this would be a notice naming
+	// the requester like the others.
+	t := job.t
+	text := fmt.Sprintf("Restart of `%s` in `%s`: outcome unknown. roombot asked "+
+		"the room, but %s (ref %s), so the restart may or may not have happened. "+
+		"Check with `/room-services status %s %s`.",
+		t.Service, t.Room, b.lostAnswer(err), ref, t.Room, t.Service)
+	b.tell(ctx, log, job, commands.Error(text))
+}
+
+// lostAnswer says why the room's answer to a restart never came.
+func (b *Bot) lostAnswer(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("the room did not answer within %s", b.cfg.CallTimeout)
+	case errors.Is(err, roomclient.ErrDisconnected):
+		return "the connection to the room was lost before it answered"
+	}
+	return "its answer never came"
+}
+
+// tell posts m to the restart's channel and puts it on the card, with a
+// note when the channel could not be told.
+func (b *Bot) tell(ctx context.Context, log *slog.Logger, job *restartJob, m commands.Message) {
+	b.announce(ctx, log, job, m)
+	b.respond(ctx, log, job.card, job.onCard(m), true)
+}
+
+// announce posts m to the restart's channel and keeps its ts, or why it
+// was not posted.
+func (b *Bot) announce(ctx context.Context, log *slog.Logger, job *restartJob, m commands.Message) {
+	ts, err := b.post(ctx, job.channel, m)
+	if err != nil {
+		log.Warn("restart notification not posted", "notify_channel", job.channel, "err", err)
+		job.unposted = unpostedText(job.channel, err)
+	}
+	job.ts = ts
+}
+
+// logRef logs err under a new reference, which the user is given.
+func (b *Bot) logRef(log *slog.Logger, msg, room string, err error) string {
+	ref := newNonce()[:8]
+	attrs := []any{"room", room, "err", err, "ref", ref}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, "stack", string(pe.stack))
+	}
+	log.Error(msg, attrs...)
+	return ref
+}
