@@ -188,7 +188,7 @@ func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) (com
 			return commands.PhaseNotBack, last
 		case <-tick.C:
 		}
-		l, err := b.list(ctx, job.t.Room)
+		l, err := b.poll(ctx, job.t.Room)
 		if err != nil {
 			log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
 			continue
@@ -202,6 +202,18 @@ func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) (com
 			return commands.PhaseBack, last
 		}
 	}
+}
+
+// poll lists room for the recovery watch. It asks the room itself, never
+// joining a list of the room already under way, as b.list would: that
+// one may have begun before the restart, and tell of the old container.
+func (b *Bot) poll(ctx context.Context, room string) (*roomclient.List, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	start := time.Now()
+	l, err := b.rooms.List(ctx, room)
+	b.met.roomCall("list", time.Since(start), err)
+	return l, err
 }
 
 // back reports whether st shows the service running again in a container
