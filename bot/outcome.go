@@ -38,7 +38,7 @@ func (b *Bot) notStartedText(log *slog.Logger, room string, err error) string {
 		return text + " Nothing was restarted."
 	}
 	ref := b.logRef(log, "restart not started", room, err)
-	return fmt.Sprintf("roombot could not look at the service first (ref %s). "+
+	return fmt.Sprintf("roombot could not look at the service first (ref `%s`). "+
 		"Nothing was restarted.", ref)
 }
 
@@ -93,12 +93,17 @@ func (b *Bot) outcomeUnknown(ctx context.Context, log *slog.Logger, d *decision,
 	// TODO(bot): commands.Notice has no words for an unknown outcome
 	// other than a shutdown; with one, this would be a notice naming
 	// the requester like the others.
-	t := job.t
-	text := fmt.Sprintf("Restart of `%s` in `%s`: outcome unknown. roombot asked "+
-		"the room, but %s (ref %s), so the restart may or may not have happened. "+
-		"Check with `/room-services status %s %s`.",
-		t.Service, t.Room, b.lostAnswer(err), ref, t.Room, t.Service)
-	b.tell(ctx, log, job, commands.Error(text))
+	why := "roombot asked the room, but " + b.lostAnswer(err) +
+		", so the restart may or may not have happened"
+	b.tell(ctx, log, job, unknownOutcome(job.t, why, ref))
+}
+
+// unknownOutcome is the message of a restart whose outcome roombot does
+// not know for why, logged under ref.
+func unknownOutcome(t ticket, why, ref string) commands.Message {
+	return commands.Error(fmt.Sprintf("Restart of `%s` in `%s`: outcome unknown. "+
+		"%s (ref `%s`). Check with `/room-services status %s %s`.",
+		t.Service, t.Room, why, ref, t.Room, t.Service))
 }
 
 // lostAnswer says why the room's answer to a restart never came.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -150,11 +151,37 @@ func (b *Bot) post(ctx context.Context, channel string, m commands.Message) (str
 // shuts down first, the notification says the outcome is unknown.
 func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 	defer b.inflight.done()
+	// No handler is above this goroutine: a panic here would end the
+	// process, and every restart and command under way with it.
+	defer func() {
+		if p := recover(); p != nil {
+			b.watchPanicked(ctx, log, job, p)
+		}
+	}()
 	phase, last := b.await(ctx, log, job)
 	// The restart is over: free the service before the channel hears of
 	// it, so whoever reacts to the news can restart it again.
 	b.unlock(job.lock)
 	b.report(ctx, log, job, phase, last)
+}
+
+// watchPanicked frees the service and tells the channel and the card
+// that the outcome is unknown, with a reference to the panic's log line.
+// A second panic while telling them is only logged.
+func (b *Bot) watchPanicked(ctx context.Context, log *slog.Logger, job *restartJob, p any) {
+	ref := newNonce()[:8]
+	log.Error("restart watch panicked", "ref", ref, "room", job.t.Room,
+		"service", job.t.Service, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	b.unlock(job.lock)
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("restart watch panicked again while reporting", "ref", ref,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	b.met.restart(string(commands.PhaseUnknown))
+	why := "roombot asked the room, but lost track of the service before it came back"
+	b.update(ctx, log, job, unknownOutcome(job.t, why, ref))
 }
 
 // markPerformed tells the room watch that this restart is roombot's own,
@@ -243,22 +270,25 @@ func (b *Bot) notice(job *restartJob, phase commands.Phase, st *roomclient.State
 // report updates the notification with the outcome, or the card when the
 // notification could not be posted.
 func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, phase commands.Phase, st *roomclient.State) {
-	// The outcome is owed even when ctx was cancelled by the drain.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.SlackTimeout)
-	defer cancel()
-
 	b.met.restart(string(phase))
 	log.Info("restart outcome", "room", job.t.Room, "service", job.t.Service,
 		"outcome", string(phase), "took", b.now().Sub(job.asked))
-	m := commands.Notify(b.notice(job, phase, st))
+	b.update(ctx, log, job, commands.Notify(b.notice(job, phase, st)))
+}
+
+// update replaces the notification, if it was posted, and the card with
+// m. The card too, or it would say "waiting" after the service is back:
+// its response_url is good for 5 uses in 30 minutes, and this is the
+// third, well within the recovery timeout.
+func (b *Bot) update(ctx context.Context, log *slog.Logger, job *restartJob, m commands.Message) {
+	// The outcome is owed even when ctx was cancelled by the drain.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.SlackTimeout)
+	defer cancel()
 	if job.ts != "" {
 		if err := b.notifier.Update(ctx, job.channel, job.ts, m); err != nil {
 			log.Warn("restart notification not updated", "notify_channel", job.channel, "err", err)
 		}
 	}
-	// The card too, or it would say "waiting" after the service is back:
-	// its response_url is good for 5 uses in 30 minutes, and this is the
-	// third, well within the recovery timeout.
 	b.respond(ctx, log, job.card, job.onCard(m), true)
 }
 
