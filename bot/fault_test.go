@@ -338,6 +338,26 @@ func TestNotificationServerError(t *testing.T) {
 	h.noViolations()
 }
 
+// TestNotificationRateLimitedPastWait: Slack answers the notification
+// with a 429 whose Retry-After is longer than the bot waits. The card
+// says the channel was not told, since a 429 proves it: it used to say
+// the channel may not have been.
+func TestNotificationRateLimitedPastWait(t *testing.T) {
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) { c.NotifyChannel = notify }
+	})
+	card := h.card(alice, "web")
+	h.slack.FailNext("chat.postMessage", slacksim.Fault{
+		Status: http.StatusTooManyRequests, RetryAfter: 31 * time.Second})
+	h.reply(h.click(alice, card.TS, confirmID))
+	m := h.cardSays(card.TS, "back after")
+	wantText(t, "the card", m.Render(), notify+" was not told", "rate")
+	if n := len(h.posted(notify)); n != 0 {
+		t.Errorf("notify channel has %d notifications, want none", n)
+	}
+	h.noViolations()
+}
+
 // spend posts to a response_url until Slack would refuse it.
 func spend(t *testing.T, url string) {
 	t.Helper()
@@ -370,6 +390,12 @@ func TestSpentResponseURL(t *testing.T) {
 		{"server error", func(*slacksim.Envelope) {
 			h.slack.FailNext("response_url", slacksim.Fault{Status: http.StatusInternalServerError})
 		}, false},
+		// A 429 proves the post was not taken; past the wait the bot
+		// allows, it used to be dropped and the user heard nothing.
+		{"rate limited past the wait", func(*slacksim.Envelope) {
+			h.slack.FailNext("response_url", slacksim.Fault{
+				Status: http.StatusTooManyRequests, RetryAfter: 31 * time.Second})
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

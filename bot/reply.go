@@ -109,14 +109,21 @@ func hideURL(err error) error {
 }
 
 // undelivered reports whether err proves Slack did not take the message,
-// so that sending it another way cannot duplicate it.
+// so that sending it another way cannot duplicate it: Slack's own error
+// answer, a 4xx, or a 429 whose Retry-After was too long to wait out.
 func undelivered(err error) bool {
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
+	var (
+		se slack.SlackErrorResponse
+		sc slack.StatusCodeError
+		rl *slack.RateLimitedError
+	)
+	switch {
+	case errors.As(err, &se), errors.As(err, &rl):
 		return true
+	case errors.As(err, &sc):
+		return sc.Code >= 400 && sc.Code < 500
 	}
-	var sc slack.StatusCodeError
-	return errors.As(err, &sc) && sc.Code >= 400 && sc.Code < 500
+	return false
 }
 
 // retryLimited calls f again after each 429, waiting Retry-After, at most

@@ -308,7 +308,14 @@ func (j *restartJob) onCard(m commands.Message) commands.Message {
 // own error code is shown; other errors may hold URLs, and go to the log.
 // Without one, as after a 5xx, the post may have landed all the same.
 func unpostedText(channel string, err error) string {
-	var se slack.SlackErrorResponse
+	var (
+		se slack.SlackErrorResponse
+		rl *slack.RateLimitedError
+	)
+	if errors.As(err, &rl) {
+		return fmt.Sprintf("Channel %s was not told of this restart: Slack is "+
+			"rate-limiting roombot's posts there.", channel)
+	}
 	if !errors.As(err, &se) {
 		return fmt.Sprintf("Channel %s may not have been told of this restart: "+
 			"posting there failed.", channel)
