@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -89,6 +90,7 @@ type Config struct {
 	PingInterval time.Duration // default 30s, as slack-go's
 
 	Workers      int           // envelopes handled at once, default DefaultWorkers
+	Backlog      int           // envelopes waiting for a worker, default 4×Workers
 	CallTimeout  time.Duration // one command's room work, default 30s
 	DrainTimeout time.Duration // shutdown wait for in-flight work, default 30s
 
@@ -124,10 +126,12 @@ type Bot struct {
 	lists    singleflight.Group
 	notifier *Notifier
 
-	work     chan struct{} // semaphore bounding concurrent handlers
-	cpu      *cpuGate      // bounds rendering and encoding
-	inflight *tracker      // handlers and restart watches
-	bypass   sync.Once     // warns that Config.API skips HTTPClient
+	pool      *pool         // runs the handlers
+	busyPosts chan struct{} // bounds the "busy" answers to clicks under way
+	busy      atomic.Bool   // the backlog is full, and the log said so
+	cpu       *cpuGate      // bounds rendering and encoding
+	inflight  *tracker      // handlers and restart watches
+	bypass    sync.Once     // warns that Config.API skips HTTPClient
 
 	// mu guards draining.
 	mu       sync.Mutex
@@ -142,19 +146,20 @@ func New(cfg Config) (*Bot, error) {
 	cfg = withDefaults(cfg)
 
 	b := &Bot{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		api:      cfg.API,
-		rooms:    cfg.Rooms,
-		policy:   cfg.Policy,
-		claims:   cfg.Claims,
-		signer:   signer{key: cfg.SigningKey, ttl: cfg.ConfirmTTL},
-		met:      cfg.Metrics,
-		now:      cfg.Now,
-		link:     newLinkState(cfg.Now, cfg.PingInterval),
-		work:     make(chan struct{}, cfg.Workers),
-		cpu:      newCPUGate(),
-		inflight: newTracker(),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		api:       cfg.API,
+		rooms:     cfg.Rooms,
+		policy:    cfg.Policy,
+		claims:    cfg.Claims,
+		signer:    signer{key: cfg.SigningKey, ttl: cfg.ConfirmTTL},
+		met:       cfg.Metrics,
+		now:       cfg.Now,
+		link:      newLinkState(cfg.Now, cfg.PingInterval),
+		pool:      newPool(cfg.Workers, cfg.Backlog),
+		busyPosts: make(chan struct{}, busyPosts),
+		cpu:       newCPUGate(),
+		inflight:  newTracker(),
 	}
 	b.notifier = cfg.Notifier
 	if b.notifier == nil {
@@ -185,6 +190,9 @@ func withDefaults(cfg Config) Config {
 	setDefault(&cfg.RecoveryTimeout, 5*time.Minute)
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Backlog <= 0 {
+		cfg.Backlog = 4 * cfg.Workers
 	}
 	if cfg.Instance == "" {
 		host, _ := os.Hostname()

@@ -150,7 +150,7 @@ func (b *Bot) event(ctx context.Context, evt socketmode.Event) {
 		// No event subscriptions are configured; ack so Slack stops
 		// retrying one that arrives anyway.
 		if evt.Request != nil {
-			b.ack(evt.Request)
+			b.ack(evt.Request, nil)
 		}
 	default:
 		b.log.Debug("socket mode event ignored", "type", string(evt.Type))
@@ -173,13 +173,13 @@ func (b *Bot) badMessage(data any) {
 	b.log.Warn("socket mode message not understood",
 		"envelope_id", head.EnvelopeID, "err", bad.Cause)
 	if head.EnvelopeID != "" {
-		b.ack(&socketmode.Request{EnvelopeID: head.EnvelopeID})
+		b.ack(&socketmode.Request{EnvelopeID: head.EnvelopeID}, nil)
 	}
 }
 
-func (b *Bot) ack(req *socketmode.Request) {
+func (b *Bot) ack(req *socketmode.Request, payload any) {
 	start := time.Now()
-	if err := b.sm.Ack(*req); err != nil {
+	if err := b.sm.Ack(*req, payload); err != nil {
 		b.log.Warn("ack failed", "envelope_id", req.EnvelopeID, "err", err)
 	}
 	b.met.acked(time.Since(start))
@@ -187,24 +187,76 @@ func (b *Bot) ack(req *socketmode.Request) {
 
 // accept acks an envelope before anything else, then hands it to a
 // worker. Slack shows the user an error if the ack takes more than 3 s,
-// and a room may take longer than that to answer.
+// and a room may take longer than that to answer. When every worker is
+// busy and the backlog full, the envelope is told so instead.
 func (b *Bot) accept(ctx context.Context, evt socketmode.Event) {
 	if evt.Request == nil {
 		return
 	}
-	b.ack(evt.Request)
+	if b.pool.full() {
+		b.refuse(ctx, evt)
+		return
+	}
+	if b.busy.Swap(false) {
+		b.log.Info("backlog has room again")
+	}
+	b.ack(evt.Request, nil)
+	b.inflight.add()
+	b.pool.submit(func() {
+		defer b.inflight.done()
+		// Work queued when the drain ran out of time is let go.
+		if ctx.Err() == nil {
+			b.handle(ctx, evt)
+		}
+	})
+}
 
+// busyPosts bounds the "busy" answers to clicks under way at once. Past
+// it, a click goes unanswered: the point of the bound is to spend
+// nothing more when the bot is already behind.
+const busyPosts = 8
+
+const busyText = "roombot is busy. Try again in a minute."
+
+// refuse acks an envelope that found the backlog full and tells its
+// sender to try again: a slash command in its ack, which costs no
+// request and no goroutine; a click, which cannot be answered in its ack,
+// through its response_url while few such answers are under way.
+func (b *Bot) refuse(ctx context.Context, evt socketmode.Event) {
+	if !b.busy.Swap(true) {
+		b.log.Warn("backlog full: new envelopes are told to try again",
+			"workers", b.cfg.Workers, "backlog", b.cfg.Backlog)
+	}
+	b.met.command("unknown", "busy")
+	m := commands.Error(busyText)
+	if evt.Type == socketmode.EventTypeSlashCommand {
+		b.ack(evt.Request, ackMessage(m))
+		return
+	}
+	b.ack(evt.Request, nil)
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || cb.ResponseURL == "" {
+		return
+	}
+	select {
+	case b.busyPosts <- struct{}{}:
+	default:
+		return
+	}
 	b.inflight.add()
 	go func() {
 		defer b.inflight.done()
-		select {
-		case b.work <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		defer func() { <-b.work }()
-		b.handle(ctx, evt)
+		defer func() { <-b.busyPosts }()
+		log := b.log.With("envelope_id", evt.Request.EnvelopeID)
+		b.respond(ctx, log, replyTo{url: cb.ResponseURL}, m, false)
 	}()
+}
+
+// ackMessage is m as the payload of a slash command's ack, which Slack
+// shows as the reply.
+func ackMessage(m commands.Message) any {
+	return map[string]any{"response_type": slack.ResponseTypeEphemeral,
+		"text": m.Text, "blocks": m.Blocks}
 }
 
 func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
