@@ -15,6 +15,13 @@ import (
 	"github.com/roomops/roombot/commands"
 )
 
+// ackTimeout bounds how long the Socket Mode loop waits to hand an ack to
+// slack-go. Its writer takes acks at once while a socket is open; between
+// connections nothing takes them once its queue of 20 is full, and a
+// loop blocked here would see neither the next event nor the signal to
+// stop. An ack that waited longer would be too late for Slack's 3 s.
+const ackTimeout = 500 * time.Millisecond
+
 // envelopeTTL is how long an envelope id is remembered. Slack retries at
 // about 0 s, 1 min and 5 min, so ten minutes covers every redelivery.
 const envelopeTTL = 15 * time.Minute
@@ -177,9 +184,12 @@ func (b *Bot) badMessage(data any) {
 	}
 }
 
+// ack hands the ack of req, with payload if not nil, to slack-go's writer.
 func (b *Bot) ack(req *socketmode.Request, payload any) {
 	start := time.Now()
-	if err := b.sm.Ack(*req, payload); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	if err := b.sm.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
 		b.log.Warn("ack failed", "envelope_id", req.EnvelopeID, "err", err)
 	}
 	b.met.acked(time.Since(start))

@@ -25,9 +25,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "roombot_commands_total",
 			Help: "Commands and clicks handled, by verb and outcome.",
 		}, []string{"verb", "outcome"}),
+		// slack-go writes acks on a goroutine of its own and says nothing
+		// of when: the time to the write, and the time an envelope waits
+		// in slack-go's event queue before the loop takes it, are out of
+		// sight. What the loop does between the two is measured.
 		ack: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "roombot_ack_seconds",
-			Help: "Time from an envelope reaching the bot to its ack being queued.",
+			Help: "Time from the Socket Mode loop taking an envelope off slack-go's event " +
+				"queue to its ack being handed to slack-go's writer queue; the wait in " +
+				"the event queue and the write to the socket are not included.",
 			// Slack allows 3 s; anything past a few ms is the bot's fault.
 			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 3},
 		}),
