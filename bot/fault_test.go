@@ -212,7 +212,15 @@ func TestSilentSocket(t *testing.T) {
 	h.waitLog("reconnected", func(l logLine) bool { return l.str("msg") == "socket mode reconnected" })
 	// The stand-in may not have seen the old socket close yet, and an
 	// envelope written to it would be lost, as it would be at Slack. The
-	// bot's newest connection is the live one.
+	// bot's newest connection is the live one; the stand-in may also
+	// have let the old one go before it lists the new one (the list was
+	// once empty here).
+	// TODO(bot): a wait in slacksim for a connection opened after a given
+	// one would close the gap where the old one is listed and the new one
+	// not yet.
+	if err := h.slack.WaitConnections(h.ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	conns := h.slack.Connections()
 	h.slack.Pin(conns[len(conns)-1].ID)
 	wantText(t, "list lobby after the silence", h.command(vera, "list lobby").Render(), "5 services")
