@@ -162,34 +162,72 @@ func leaves(ctx context.Context, d time.Duration) bool {
 // A Notifier posts and edits channel messages, at most about one a second
 // per channel: Slack's own limit for chat.postMessage, past which it
 // answers 429 or drops messages. The bot's restart notifications and the
-// room watch share one, so together they keep to that limit.
+// room watch share one, so together they keep to that limit; and when
+// Slack answers one of them 429, every post of that method waits out the
+// Retry-After, since Slack counts a method's calls for the whole
+// workspace, not for one channel.
 type Notifier struct {
 	api *slack.Client
 	met *Metrics
 	log *slog.Logger
+	now func() time.Time // for forgetting idle channels
 
-	// mu guards limits.
-	mu     sync.Mutex
-	limits map[string]*rate.Limiter
+	// mu guards limits, sweepAt and paused.
+	mu      sync.Mutex
+	limits  map[string]*channelLimit
+	sweepAt time.Time
+	paused  map[string]time.Time // method → when Slack lets it go again
 }
+
+// A channelLimit paces the messages of one channel.
+type channelLimit struct {
+	*rate.Limiter
+	used time.Time
+}
+
+// Each channel may post a burst of limitBurst, then one a second.
+const limitBurst = 3
+
+// limiterIdle is how long a channel's limiter is kept unused. It is far
+// past the few seconds it takes to refill, after which it is the same as
+// a new one.
+const limiterIdle = time.Minute
 
 // NewNotifier returns a Notifier posting with api. met and log may be nil.
 func NewNotifier(api *slack.Client, met *Metrics, log *slog.Logger) *Notifier {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Notifier{api: api, met: met, log: log, limits: make(map[string]*rate.Limiter)}
+	return &Notifier{api: api, met: met, log: log, now: time.Now,
+		limits: make(map[string]*channelLimit), paused: make(map[string]time.Time)}
 }
 
 func (n *Notifier) limiter(channel string) *rate.Limiter {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	now := n.now()
+	n.sweepLocked(now)
 	l, ok := n.limits[channel]
 	if !ok {
-		l = rate.NewLimiter(rate.Every(time.Second), 3)
+		l = &channelLimit{Limiter: rate.NewLimiter(rate.Every(time.Second), limitBurst)}
 		n.limits[channel] = l
 	}
-	return l
+	l.used = now
+	return l.Limiter
+}
+
+// sweepLocked forgets, once a limiterIdle, the limiters unused that long
+// and full again; one with messages still waiting on it is kept.
+func (n *Notifier) sweepLocked(now time.Time) {
+	if now.Before(n.sweepAt) {
+		return
+	}
+	n.sweepAt = now.Add(limiterIdle)
+	for ch, l := range n.limits {
+		if now.Sub(l.used) > limiterIdle && l.Tokens() >= limitBurst {
+			delete(n.limits, ch)
+		}
+	}
 }
 
 // Post sends m to channel and returns the message's ts.
@@ -198,7 +236,7 @@ func (n *Notifier) Post(ctx context.Context, channel string, m commands.Message)
 		return "", err
 	}
 	var ts string
-	err := retryLimited(ctx, n.log, n.met, "chat.postMessage", func() error {
+	err := n.call(ctx, "chat.postMessage", func() error {
 		var err error
 		_, ts, err = n.api.PostMessageContext(ctx, channel, messageOptions(m)...)
 		return err
@@ -211,8 +249,53 @@ func (n *Notifier) Update(ctx context.Context, channel, ts string, m commands.Me
 	if err := n.limiter(channel).Wait(ctx); err != nil {
 		return err
 	}
-	return retryLimited(ctx, n.log, n.met, "chat.update", func() error {
+	return n.call(ctx, "chat.update", func() error {
 		_, _, _, err := n.api.UpdateMessageContext(ctx, channel, ts, messageOptions(m)...)
 		return err
 	})
+}
+
+// call makes one call of method with f, after any pause Slack asked of
+// the method, retrying on 429 as retryLimited does. A 429 pauses every
+// call of the method, not only this one.
+func (n *Notifier) call(ctx context.Context, method string, f func() error) error {
+	return retryLimited(ctx, n.log, n.met, method, func() error {
+		if err := n.waitPause(ctx, method); err != nil {
+			return err
+		}
+		err := f()
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) {
+			n.pause(method, rl.RetryAfter)
+		}
+		return err
+	})
+}
+
+// pause holds every call of method for d. Slack's Retry-After counts in
+// real time, whatever clock the Notifier reads for its channels.
+func (n *Notifier) pause(method string, d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if until := time.Now().Add(d); until.After(n.paused[method]) {
+		n.paused[method] = until
+	}
+}
+
+// waitPause waits until method may be called again, or ctx is done.
+func (n *Notifier) waitPause(ctx context.Context, method string) error {
+	n.mu.Lock()
+	d := time.Until(n.paused[method])
+	n.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
