@@ -51,6 +51,7 @@ func (b *Bot) restartFailed(ctx context.Context, log *slog.Logger, d *decision, 
 		b.outcomeUnknown(ctx, log, d, job, err)
 		return
 	}
+	b.endQuiet(ctx, log, job)
 	b.met.restart("failed")
 	d.outcome = "restart_failed"
 	log.Warn("restart refused", "room", job.t.Room, "service", job.t.Service, "err", err)
@@ -82,11 +83,12 @@ func refused(err error) bool {
 // so in its own words; otherwise the room's answer was lost, and the
 // reason is logged under a reference the message gives.
 func (b *Bot) outcomeUnknown(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
+	b.endQuiet(ctx, log, job)
 	b.met.restart(string(commands.PhaseUnknown))
 	d.outcome = "outcome_unknown"
 	ref := b.logRef(log, "restart outcome unknown", job.t.Room, err)
 	if ctx.Err() != nil {
-		m := commands.Notify(b.notice(job, commands.PhaseUnknown, nil))
+		m := commands.Notify(b.notice(job, recovery{phase: commands.PhaseUnknown}))
 		b.tell(ctx, log, job, m)
 		return
 	}

@@ -1,7 +1,11 @@
 package bot_test
 
 import (
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/roomops/roombot/slacksim"
 )
 
 // TestRecoveryPollsAskTheRoomAfresh: a list of the room starts while the
@@ -28,4 +32,83 @@ func TestRecoveryPollsAskTheRoomAfresh(t *testing.T) {
 
 	n := h.recovered("web")
 	wantText(t, "the notification", n.Render(), "back after")
+}
+
+// TestBackOnlyOnceSteady: the restarted service comes up in a new
+// container and crashes before the next poll, as a crash-looping service
+// does. The notification used to say it was back at the first sight of
+// it running; it waits until a second poll finds it in the same
+// container, and then names the container it stays in.
+func TestBackOnlyOnceSteady(t *testing.T) {
+	h := newHarness(t)
+	card := h.card(alice, "web")
+	before := h.spy.hold("list", "lobby")
+	h.click(alice, card.TS, confirmID)
+	before.wait(h.ctx, t)
+	// Each gate is set while the call before it is held, so every poll
+	// is caught.
+	first := h.spy.hold("list", "lobby")
+	close(before.release)
+	first.wait(h.ctx, t)
+	h.room.WaitFor(t, "web running in a new container", func() bool {
+		st, _ := h.room.State("lobby", "svc-web")
+		return st.State == "running" && *st.ContainerID != "c-svc-web"
+	})
+	second := h.spy.hold("list", "lobby")
+	close(first.release)
+	second.wait(h.ctx, t)
+	if err := h.room.Crash("lobby", "svc-web", 1, "boom"); err != nil {
+		t.Fatal(err)
+	}
+	third := h.spy.hold("list", "lobby")
+	close(second.release)
+	third.wait(h.ctx, t)
+
+	n := h.notification(func(m slacksim.Message) bool { return strings.HasPrefix(m.Text, "Restarting") })
+	if strings.Contains(n.Text, "back") {
+		t.Fatalf("notification says web is back though it crashed:\n%s", n.Render())
+	}
+	if err := h.room.Recover("lobby", "svc-web"); err != nil {
+		t.Fatal(err)
+	}
+	close(third.release)
+	n = h.recovered("web")
+	st, _ := h.room.State("lobby", "svc-web")
+	wantText(t, "the notification", n.Render(), *st.ContainerID)
+	if len(n.History) != 1 {
+		t.Errorf("notification edited %d times, want once (requested → back)", len(n.History))
+	}
+}
+
+// TestWatchHearsCrashAfterOwnRestart: roombot's own restart keeps the
+// room watch quiet about the service while the bot follows it; once the
+// notification says the service is back, the watch is told at once, and
+// a crash right after is announced. The quiet used to last the whole
+// recovery timeout and two polls, and swallowed the crash. With Redis,
+// the mark can only be cut short when Claim refuses a mark's own value
+// (see claims.Store), which is how Performed finds the mark to renew.
+func TestWatchHearsCrashAfterOwnRestart(t *testing.T) {
+	eachStore(t, testWatchHearsCrashAfterOwnRestart)
+}
+
+func testWatchHearsCrashAfterOwnRestart(t *testing.T, store func(*options)) {
+	h := newHarness(t, withWatch, func(o *options) {
+		o.conf = func(c *botConfig) { c.RecoveryTimeout = time.Minute }
+	}, store)
+	wantText(t, "watch lobby", h.command(alice, "watch lobby").Render(), watchedText)
+	h.polls(2)
+	card := h.card(alice, "web")
+	h.reply(h.click(alice, card.TS, confirmID))
+	h.recovered("web")
+	// The room watch has looked at web since the restart: what it saw
+	// then was roombot's restart, and is not told again.
+	h.polls(3)
+
+	if err := h.room.Crash("lobby", "svc-web", 137, "oom"); err != nil {
+		t.Fatal(err)
+	}
+	m := h.notification(func(m slacksim.Message) bool {
+		return m.Channel == ops && strings.Contains(m.Render(), "last exit 137")
+	})
+	wantText(t, "the watch's message", m.Render(), "web", "failed to start", "oom")
 }

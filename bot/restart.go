@@ -110,7 +110,7 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 	d.outcome = "restarted"
 	b.met.restart("requested")
 
-	m := commands.Notify(b.notice(job, commands.PhaseRequested, nil))
+	m := commands.Notify(b.notice(job, recovery{phase: commands.PhaseRequested}))
 	b.announce(ctx, log, job, m)
 	b.respond(ctx, log, job.card, job.onCard(m), true)
 
@@ -158,11 +158,12 @@ func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 			b.watchPanicked(ctx, log, job, p)
 		}
 	}()
-	phase, last := b.await(ctx, log, job)
+	r := b.await(ctx, log, job)
 	// The restart is over: free the service before the channel hears of
 	// it, so whoever reacts to the news can restart it again.
 	b.unlock(job.lock)
-	b.report(ctx, log, job, phase, last)
+	b.endQuiet(ctx, log, job)
+	b.report(ctx, log, job, r)
 }
 
 // watchPanicked frees the service and tells the channel and the card
@@ -173,6 +174,7 @@ func (b *Bot) watchPanicked(ctx context.Context, log *slog.Logger, job *restartJ
 	log.Error("restart watch panicked", "ref", ref, "room", job.t.Room,
 		"service", job.t.Service, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	b.unlock(job.lock)
+	b.endQuiet(ctx, log, job)
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("restart watch panicked again while reporting", "ref", ref,
@@ -198,82 +200,30 @@ func (b *Bot) markPerformed(ctx context.Context, log *slog.Logger, job *restartJ
 	}
 }
 
-// await polls the room until the service is back, RecoveryTimeout passes
-// or ctx is done, and returns the phase reached and the last state seen.
-func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) (commands.Phase, *roomclient.State) {
-	deadline := time.NewTimer(b.cfg.RecoveryTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(b.cfg.RecoveryPoll)
-	defer tick.Stop()
-
-	last := job.service.State
-	for {
-		select {
-		case <-ctx.Done():
-			return commands.PhaseUnknown, last
-		case <-deadline.C:
-			return commands.PhaseNotBack, last
-		case <-tick.C:
-		}
-		l, err := b.poll(ctx, job.t.Room)
-		if err != nil {
-			log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
-			continue
-		}
-		s, ok := byID(l, job.t.ServiceID)
-		if !ok || s.State == nil {
-			continue
-		}
-		last = s.State
-		if job.back(s.State) {
-			return commands.PhaseBack, last
-		}
+// endQuiet tells the room watch that roombot no longer follows the
+// restart, so it is quiet about the service only until it has looked at
+// it once more (Performed adds two of its intervals), not for the whole
+// recovery timeout: a service that crashes again soon after it came back
+// is then announced, not kept quiet for minutes.
+func (b *Bot) endQuiet(ctx context.Context, log *slog.Logger, job *restartJob) {
+	if b.cfg.Watcher == nil {
+		return
 	}
-}
-
-// poll lists room for the recovery watch. It asks the room itself, never
-// joining a list of the room already under way, as b.list would: that
-// one may have begun before the restart, and tell of the old container.
-func (b *Bot) poll(ctx context.Context, room string) (*roomclient.List, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CallTimeout)
 	defer cancel()
-	start := time.Now()
-	l, err := b.rooms.List(ctx, room)
-	b.met.roomCall("list", time.Since(start), err)
-	return l, err
-}
-
-// back reports whether st shows the service running again in a container
-// other than the one it had before the restart.
-func (j *restartJob) back(st *roomclient.State) bool {
-	if st.State != "running" {
-		return false
+	if err := b.cfg.Watcher.Performed(ctx, job.t.Room, job.t.ServiceID, 0); err != nil {
+		log.Warn("room watch not told the restart is over; it stays quiet about the service longer",
+			"room", job.t.Room, "service", job.t.Service, "err", err)
 	}
-	return st.ContainerID != j.oldContainer || st.RestartCount > j.oldCount
-}
-
-func (b *Bot) notice(job *restartJob, phase commands.Phase, st *roomclient.State) commands.Notice {
-	n := commands.Notice{
-		Requester: job.by, Room: job.t.Room, Service: job.service,
-		Phase: phase, Took: b.now().Sub(job.asked),
-	}
-	if n.Service.Name == "" {
-		n.Service = roomclient.Service{ID: job.t.ServiceID, Name: job.t.Service}
-	}
-	if st != nil {
-		n.State, n.ExitCode, n.StartError = st.State, st.LastExitCode, st.LastStartError
-		n.Service.State = st
-	}
-	return n
 }
 
 // report updates the notification with the outcome, or the card when the
 // notification could not be posted.
-func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, phase commands.Phase, st *roomclient.State) {
-	b.met.restart(string(phase))
+func (b *Bot) report(ctx context.Context, log *slog.Logger, job *restartJob, r recovery) {
+	b.met.restart(string(r.phase))
 	log.Info("restart outcome", "room", job.t.Room, "service", job.t.Service,
-		"outcome", string(phase), "took", b.now().Sub(job.asked))
-	b.update(ctx, log, job, commands.Notify(b.notice(job, phase, st)))
+		"outcome", string(r.phase), "took", r.took)
+	b.update(ctx, log, job, commands.Notify(b.notice(job, r)))
 }
 
 // update replaces the notification, if it was posted, and the card with
