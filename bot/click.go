@@ -94,7 +94,7 @@ func (b *Bot) answerAgain(ctx context.Context, log *slog.Logger, env string, cb 
 		b.respond(ctx, log, to, invalidButton(), false)
 		return
 	}
-	holder, held, err := b.holder(ctx, "confirm:"+t.Nonce)
+	holder, held, err := b.awaitHolder(ctx, "confirm:"+t.Nonce)
 	switch {
 	case err != nil:
 		log.Warn("claim store unavailable for a redelivered click", "err", err)
@@ -110,6 +110,35 @@ func (b *Bot) answerAgain(ctx context.Context, log *slog.Logger, env string, cb 
 const againText = "Slack delivered this click again. roombot acts on a click " +
 	"once, so nothing was restarted by this delivery; the first answer to " +
 	"the click says what became of it."
+
+// awaitHolder reads who holds key, as holder does, looking again for a
+// while when nobody does: the first delivery of the click, on this
+// replica or another, may not have claimed the card yet, and its answer
+// is the one to give. A card nobody claims in that time was refused, or
+// was never confirmed.
+func (b *Bot) awaitHolder(ctx context.Context, key string) (string, bool, error) {
+	deadline := time.NewTimer(againWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(againWait / 20)
+	defer tick.Stop()
+	for {
+		holder, held, err := b.holder(ctx, key)
+		if held || err != nil {
+			return holder, held, err
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return "", false, nil
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		}
+	}
+}
+
+// againWait bounds how long a redelivered click waits for its first
+// delivery to claim the card.
+const againWait = 2 * time.Second
 
 // holder reads who holds key, without taking it or changing it: renewing
 // it as probeValue, which no claimer uses, is refused with the holder,
