@@ -27,10 +27,12 @@ const ackTimeout = 500 * time.Millisecond
 const envelopeTTL = 15 * time.Minute
 
 // Run checks the bot token, connects Socket Mode and serves until ctx is
-// done. Then it drains: envelopes that still arrive are acked and told
-// the bot is stopping, work in flight gets DrainTimeout to finish, and
-// restarts still being watched are reported with an unknown outcome.
-// Run returns nil after a drain, or an error when Slack refuses a token.
+// done. Then it drains: it closes its Socket Mode connection, so that
+// Slack hands new envelopes to other replicas' connections; envelopes
+// received before are answered that the bot is stopping; work in flight
+// gets DrainTimeout to finish, answering over HTTP; and restarts still
+// being watched are reported with an unknown outcome. Run returns nil
+// after a drain, or an error when Slack refuses a token.
 func (b *Bot) Run(ctx context.Context) error {
 	if _, err := b.api.AuthTestContext(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -40,7 +42,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		return tokenError("SLACK_BOT_TOKEN", "auth.test", err)
 	}
 
-	// The socket and the work outlive ctx: both are needed while draining.
+	// The work outlives ctx: it is needed while draining.
 	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSocket()
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -49,8 +51,6 @@ func (b *Bot) Run(ctx context.Context) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.sm.RunContext(sockCtx) }()
 
-	stopping := ctx.Done()
-	var drained chan struct{}
 	for {
 		select {
 		case evt := <-b.sm.Events:
@@ -59,18 +59,50 @@ func (b *Bot) Run(ctx context.Context) error {
 			stopWork()
 			b.settle()
 			return tokenError("SLACK_APP_TOKEN", "apps.connections.open", err)
-		case <-stopping:
-			stopping = nil
-			drained = make(chan struct{})
-			go func() {
-				b.drain(stopWork)
-				close(drained)
-			}()
-		case <-drained:
-			stopSocket()
-			<-runErr
-			b.log.Info("stopped")
+		case <-ctx.Done():
+			b.stop(workCtx, stopSocket, runErr, stopWork)
 			return nil
+		}
+	}
+}
+
+// stop drains. The Socket Mode connection is closed first, while work
+// goes on: everything in flight answers over HTTP, and with the
+// connection gone, Slack routes new envelopes to the replicas still
+// connected, instead of this one answering its share "try again". With
+// no other replica, Slack tells users the app did not answer, as it would
+// once this process exited anyway.
+func (b *Bot) stop(workCtx context.Context, stopSocket context.CancelFunc, runErr <-chan error, stopWork context.CancelFunc) {
+	b.mu.Lock()
+	b.draining = true
+	b.mu.Unlock()
+	b.log.Info("draining", "timeout", b.cfg.DrainTimeout)
+
+	stopSocket()
+	b.closeSocket(workCtx, runErr)
+	b.drain(stopWork)
+	b.log.Info("stopped")
+}
+
+// closeSocket waits for slack-go to end, taking the events it delivers
+// meanwhile, and then those it left in its queue: envelopes received
+// before the close are answered, if only to say the bot is stopping.
+func (b *Bot) closeSocket(workCtx context.Context, runErr <-chan error) {
+	for done := false; !done; {
+		select {
+		case evt := <-b.sm.Events:
+			b.event(workCtx, evt)
+		case <-runErr:
+			done = true
+		}
+	}
+	for {
+		select {
+		case evt := <-b.sm.Events:
+			b.event(workCtx, evt)
+		default:
+			b.log.Info("socket mode closed for the drain")
+			return
 		}
 	}
 }
@@ -93,14 +125,9 @@ func isAuthError(err error) bool {
 	return false
 }
 
-// drain stops new work, waits for work in flight, and past DrainTimeout
-// cancels it so restart watches post "outcome unknown".
+// drain waits for work in flight, and past DrainTimeout cancels it so
+// restart watches post "outcome unknown".
 func (b *Bot) drain(stopWork context.CancelFunc) {
-	b.mu.Lock()
-	b.draining = true
-	b.mu.Unlock()
-	b.log.Info("draining", "timeout", b.cfg.DrainTimeout)
-
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.DrainTimeout)
 	defer cancel()
 	if b.inflight.wait(ctx) == nil {

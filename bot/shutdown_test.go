@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,18 +70,39 @@ func TestShutdownReportsUnknownOutcome(t *testing.T) {
 	h.noViolations()
 }
 
-// TestShutdownWaitsForWork: while draining, new commands are told the bot
-// is stopping, and a watch that ends within the drain posts its real
-// outcome before Run returns nil.
+// TestShutdownWaitsForWork: the bot closes its Socket Mode connection as
+// soon as it starts to drain, so Slack hands new commands to the other
+// replicas' connections, where they are answered in full; it used to
+// keep its connection and answer its share "roombot is restarting". A
+// watch that ends within the drain posts its real outcome before Run
+// returns nil.
 func TestShutdownWaitsForWork(t *testing.T) {
 	h := newHarness(t, func(o *options) {
 		o.conf = func(c *botConfig) { c.DrainTimeout = wait }
 	})
 	h.restartStuck()
+	var first []int
+	for _, c := range h.slack.Connections() {
+		first = append(first, c.ID)
+	}
+	h.replica(func(*botConfig) {})
+	h.slack.Pin(0)
+	h.slack.SetRouting(slacksim.RoundRobin)
 
 	done := h.stopBot()
-	h.waitLog("draining", func(l logLine) bool { return l.str("msg") == "draining" })
-	wantText(t, "list lobby while draining", h.command(vera, "list lobby").Render(), "restarting")
+	h.waitLog("the socket closed for the drain", func(l logLine) bool {
+		return l.str("msg") == "socket mode closed for the drain"
+	})
+	// Slack, like the stand-in, routes to the connections left open; the
+	// stand-in sees the closed one go within moments of its close.
+	for i := range 4 {
+		env := h.send(vera, "list lobby")
+		text := h.replyText(env)
+		if slices.Contains(first, env.ConnID) || !strings.Contains(text, "5 services") {
+			t.Errorf("command %d while draining went to connection %d (the draining bot's: %v) "+
+				"and was answered:\n%s", i, env.ConnID, first, text)
+		}
+	}
 
 	if err := h.room.Recover("lobby", "svc-web"); err != nil {
 		t.Fatal(err)
@@ -95,5 +117,30 @@ func TestShutdownWaitsForWork(t *testing.T) {
 	}
 	if !back {
 		t.Errorf("notification not updated to back before Run returned\nlogs:\n%s", h.logs)
+	}
+}
+
+// TestShutdownAnswersReceivedWork: an envelope the bot received and acked
+// before it began to drain, still waiting for a worker, is answered that
+// roombot is restarting, through its response_url, once a worker is free.
+func TestShutdownAnswersReceivedWork(t *testing.T) {
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) { c.Workers = 1; c.DrainTimeout = wait }
+	})
+	g := h.spy.hold("list", "lobby")
+	busy := h.send(vera, "list lobby")
+	g.wait(h.ctx, t)
+	queued := h.send(vera, "list lobby")
+	if _, err := h.slack.WaitAck(h.ctx, queued.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	done := h.stopBot()
+	h.waitLog("draining", func(l logLine) bool { return l.str("msg") == "draining" })
+	close(g.release)
+	wantText(t, "the held list", h.replyText(busy), "5 services")
+	wantText(t, "the list waiting for a worker", h.replyText(queued), "restarting")
+	if err := h.runResult(done); err != nil {
+		t.Errorf("Run() = %v after shutdown, want nil", err)
 	}
 }
