@@ -233,11 +233,16 @@ func TestRefusedTokens(t *testing.T) {
 		name     string
 		opt      func(*options)
 		reject   bool
+		fault    *slacksim.Fault // on apps.connections.open
 		want     string
 		maxOpens int
 	}{
-		{"app token", nil, true, "SLACK_APP_TOKEN", 1},
-		{"bot token", func(o *options) { o.botToken = "xoxb-revoked" }, false, "SLACK_BOT_TOKEN", 0},
+		{"app token", nil, true, nil, "slack refused SLACK_APP_TOKEN", 1},
+		// slack-go takes a 404 from apps.connections.open for a bad token.
+		{"app token, 404", nil, false, &slacksim.Fault{Status: http.StatusNotFound},
+			"slack refused SLACK_APP_TOKEN", 1},
+		{"bot token", func(o *options) { o.botToken = "xoxb-revoked" }, false, nil,
+			"slack refused SLACK_BOT_TOKEN", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,6 +253,9 @@ func TestRefusedTokens(t *testing.T) {
 				}
 			})
 			h.slack.RejectAuth(tt.reject)
+			if tt.fault != nil {
+				h.slack.FailNext("apps.connections.open", *tt.fault)
+			}
 			ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
 			defer cancel()
 			err := h.bot.Run(ctx)

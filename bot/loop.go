@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -110,19 +111,22 @@ func (b *Bot) closeSocket(workCtx context.Context, runErr <-chan error) {
 // tokenError names the variable whose token Slack refused, so an operator
 // knows which one to fix; the token itself is never shown.
 func tokenError(variable, method string, err error) error {
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) || isAuthError(err) {
+	if refusedToken(err) {
 		return fmt.Errorf("slack refused %s (%s): %w", variable, method, err)
 	}
 	return fmt.Errorf("slack %s: %w", method, err)
 }
 
-func isAuthError(err error) bool {
-	switch err.Error() {
-	case "invalid_auth", "not_authed", "account_inactive", "token_revoked":
-		return true
-	}
-	return false
+// refusedToken reports whether err is Slack saying no to a token: an
+// error answer (invalid_auth, token_revoked, …), which slack-go returns
+// as a SlackErrorResponse, or the HTTP 404 that slack-go takes, from
+// apps.connections.open, for an app token it does not know.
+func refusedToken(err error) bool {
+	var (
+		se slack.SlackErrorResponse
+		sc slack.StatusCodeError
+	)
+	return errors.As(err, &se) || errors.As(err, &sc) && sc.Code == http.StatusNotFound
 }
 
 // drain waits for work in flight, and past DrainTimeout cancels it so
