@@ -155,10 +155,3 @@ func statusError(room string, status int) (format string, args []any) {
 	}
 	return "Room %s is not taking connections right now (HTTP %d). Try again later.", []any{room, status}
 }
-
-func capitalise(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
-}
