@@ -50,41 +50,50 @@ func (c *cutClaims) Release(ctx context.Context, key, value string) error {
 }
 
 // TestLockLapsesWithItsReplica: a replica that stops renewing its restart
-// lock (it crashed, or lost Redis) holds the service for seconds, not for
-// the whole recovery timeout: another replica can restart it soon after.
+// lock (it crashed, or lost Redis) holds the service only until the lock
+// lapses, not for the whole recovery timeout. Until then, another replica
+// refuses to restart it; once the lock has lapsed, it restarts it. The
+// shared store runs on a clock the test moves, so the lapse comes when
+// the test says.
 func TestLockLapsesWithItsReplica(t *testing.T) {
-	shared := claims.NewMemory(nil)
+	const callTimeout = 300 * time.Millisecond
+	// The bot's lock TTL: two call timeouts and ten recovery polls.
+	const lockTTL = 2*callTimeout + 10*20*time.Millisecond
+	clock := newClock()
+	shared := claims.NewMemory(clock.Now)
 	first := &cutClaims{Store: shared}
 	h := newHarness(t, func(o *options) {
 		o.conf = func(c *botConfig) {
 			c.Claims = first
-			c.CallTimeout = 300 * time.Millisecond
+			c.CallTimeout = callTimeout
 			c.RecoveryTimeout = time.Minute
 			// Both replicas end the test mid-watch; do not wait it out.
 			c.DrainTimeout = 200 * time.Millisecond
 		}
 	})
 	// web never comes back, so the first replica keeps watching it.
-	h.room.FailRestarts("lobby", "svc-web", &roomtest.Failure{ExitCode: 1, StartError: "no"})
+	if err := h.room.FailRestarts("lobby", "svc-web", &roomtest.Failure{ExitCode: 1, StartError: "no"}); err != nil {
+		t.Fatal(err)
+	}
 	card := h.card(alice, "web")
 	h.reply(h.click(alice, card.TS, confirmID))
 	h.room.WaitFor(t, "the first restart", func() bool { return h.restarts("svc-web") == 1 })
-
-	first.cut.Store(true)
 	h.replica(func(c *botConfig) { c.Claims = shared })
+	first.cut.Store(true)
 
-	// The second replica refuses while the lock holds, then restarts.
-	start := time.Now()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for h.restarts("svc-web") < 2 {
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("web still locked %s after its replica stopped renewing", time.Since(start))
-		}
-		c := h.card(alice, "web")
-		h.reply(h.click(alice, c.TS, confirmID))
-		<-tick.C
+	// The lock holds: the second replica refuses.
+	second := h.card(alice, "web")
+	text := h.replyText(h.click(alice, second.TS, confirmID))
+	wantText(t, "a confirm on the second replica while the lock holds", text, "already in progress")
+	if got := h.restarts("svc-web"); got != 1 {
+		t.Fatalf("room saw %d restarts of web while the lock held, want 1", got)
 	}
+
+	// One TTL after its last renewal, the lock has lapsed.
+	clock.advance(lockTTL + time.Millisecond)
+	env := h.click(alice, second.TS, confirmID)
+	wantText(t, "a confirm on the second replica after the lapse", h.replyText(env), "Restarting")
+	h.room.WaitFor(t, "the second restart", func() bool { return h.restarts("svc-web") == 2 })
 }
 
 // lockSpy is the real claim store, telling the test when the restart
