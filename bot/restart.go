@@ -84,8 +84,8 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 	b.runRestart(ctx, log, d, job)
 }
 
-// runRestart restarts the service, posts the notification and starts the
-// watch. The lock passes to the watch, which releases it when done.
+// runRestart restarts the service and starts the watch, which tells the
+// channel. The lock passes to the watch, which releases it when done.
 func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job *restartJob) {
 	t := job.t
 	b.respond(ctx, log, job.card, commands.Restarting(t.Room, t.Service, job.by), true)
@@ -110,10 +110,9 @@ func (b *Bot) runRestart(ctx context.Context, log *slog.Logger, d *decision, job
 	d.outcome = "restarted"
 	b.met.restart("requested")
 
-	m := commands.Notify(b.notice(job, recovery{phase: commands.PhaseRequested}))
-	b.announce(ctx, log, job, m)
-	b.respond(ctx, log, job.card, job.onCard(m), true)
-
+	// The handler is done: telling the channel, and waiting for the
+	// service, happen on the watch's own goroutine, so a slow Slack
+	// holds no worker.
 	b.inflight.add()
 	go b.watch(ctx, log, job)
 }
@@ -146,9 +145,9 @@ func (b *Bot) post(ctx context.Context, channel string, m commands.Message) (str
 	return b.notifier.Post(ctx, channel, m)
 }
 
-// watch polls the room until the service runs in a new container, or
-// RecoveryTimeout passes, then updates the notification. When the bot
-// shuts down first, the notification says the outcome is unknown.
+// watch posts the notification, polls the room until the service is
+// back or RecoveryTimeout passes, then updates the notification. When the
+// bot shuts down first, the notification says the outcome is unknown.
 func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 	defer b.inflight.done()
 	// No handler is above this goroutine: a panic here would end the
@@ -158,6 +157,10 @@ func (b *Bot) watch(ctx context.Context, log *slog.Logger, job *restartJob) {
 			b.watchPanicked(ctx, log, job, p)
 		}
 	}()
+	m := commands.Notify(b.notice(job, recovery{phase: commands.PhaseRequested}))
+	b.announce(ctx, log, job, m)
+	b.respond(ctx, log, job.card, job.onCard(m), true)
+
 	r := b.await(ctx, log, job)
 	// The restart is over: free the service before the channel hears of
 	// it, so whoever reacts to the news can restart it again.
