@@ -57,8 +57,9 @@ func TestBacklogIsBounded(t *testing.T) {
 		t.Errorf("of %d envelopes behind a busy worker, %d were told busy and %d answered; want %d and %d",
 			burst, busy, answered, burst-backlog, backlog)
 	}
-	if n := len(h.logLines(func(l logLine) bool { return strings.HasPrefix(l.str("msg"), "backlog full") })); n != 1 {
-		t.Errorf("backlog full logged %d times, want once", n)
+	full := h.logLines(func(l logLine) bool { return strings.HasPrefix(l.str("msg"), "backlog full") })
+	if len(full) != 1 {
+		t.Errorf("backlog full logged %d times, want once", len(full))
 	}
 	h.noViolations()
 }

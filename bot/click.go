@@ -111,7 +111,7 @@ const againText = "Slack delivered this click again. roombot acts on a click " +
 	"once, so nothing was restarted by this delivery; the first answer to " +
 	"the click says what became of it."
 
-// awaitHolder reads who holds key, as holder does, looking again for a
+// awaitHolder reads who holds key, as holderOf does, looking again for a
 // while when nobody does: the first delivery of the click, on this
 // replica or another, may not have claimed the card yet, and its answer
 // is the one to give. A card nobody claims in that time was refused, or
@@ -122,7 +122,7 @@ func (b *Bot) awaitHolder(ctx context.Context, key string) (string, bool, error)
 	tick := time.NewTicker(againWait / 20)
 	defer tick.Stop()
 	for {
-		holder, held, err := b.holder(ctx, key)
+		holder, held, err := b.holderOf(ctx, key)
 		if held || err != nil {
 			return holder, held, err
 		}
@@ -140,10 +140,10 @@ func (b *Bot) awaitHolder(ctx context.Context, key string) (string, bool, error)
 // delivery to claim the card.
 const againWait = 2 * time.Second
 
-// holder reads who holds key, without taking it or changing it: renewing
+// holderOf reads who holds key, without taking it or changing it: renewing
 // it as probeValue, which no claimer uses, is refused with the holder,
 // or with ErrNotHeld when nobody holds it.
-func (b *Bot) holder(ctx context.Context, key string) (string, bool, error) {
+func (b *Bot) holderOf(ctx context.Context, key string) (string, bool, error) {
 	err := b.claims.Renew(ctx, key, probeValue, time.Minute)
 	var held *claims.HeldError
 	switch {

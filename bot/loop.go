@@ -73,7 +73,8 @@ func (b *Bot) Run(ctx context.Context) error {
 // connected, instead of this one answering its share "try again". With
 // no other replica, Slack tells users the app did not answer, as it would
 // once this process exited anyway.
-func (b *Bot) stop(workCtx context.Context, stopSocket context.CancelFunc, runErr <-chan error, stopWork context.CancelFunc) {
+func (b *Bot) stop(workCtx context.Context, stopSocket context.CancelFunc,
+	runErr <-chan error, stopWork context.CancelFunc) {
 	b.mu.Lock()
 	b.draining = true
 	b.mu.Unlock()

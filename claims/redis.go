@@ -163,7 +163,8 @@ func (r *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (r *Redis) run(ctx context.Context, s *redis.Script, key string, ttl time.Duration, value string, extra ...any) (int64, string, error) {
+func (r *Redis) run(ctx context.Context, s *redis.Script, key string,
+	ttl time.Duration, value string, extra ...any) (int64, string, error) {
 	ms := max(ttl.Milliseconds(), 1)
 	args := append([]any{value, ms}, extra...)
 	res, err := s.Run(ctx, r.rdb, []string{r.prefix + key}, args...).Slice()
