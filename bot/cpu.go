@@ -141,6 +141,7 @@ func HTTPClient() *http.Client {
 		t = def.Clone()
 	}
 	t.MaxIdleConnsPerHost = DefaultWorkers
+	t.IdleConnTimeout = idleConnTimeout
 	// The bot gives each call its own deadline; this one stops a caller
 	// that forgot from waiting on Slack for ever.
 	return &http.Client{Transport: turnReleaser{t}, Timeout: httpTimeout}
@@ -149,6 +150,17 @@ func HTTPClient() *http.Client {
 // httpTimeout bounds one HTTP exchange with Slack, well past the 15 s
 // the bot allows a reply by default.
 const httpTimeout = time.Minute
+
+// idleConnTimeout is how long an idle connection to Slack is kept. A
+// server closes idle connections after a while of its own, and a POST
+// sent on one just as it does is reset; net/http does not send a POST
+// again, since it may have been taken, so the reply is lost. Kept well
+// under the server's while, a connection is let go by the bot first.
+// Slack does not say what its while is; the stand-in's is 10 s (its
+// ReadHeaderTimeout), and a reply after a 10 s room call was reset there
+// (TestAcksDoNotWaitForTheRoom, once in about 20 runs under -race); load
+// balancers commonly take 60 s. net/http's default is 90 s.
+const idleConnTimeout = 5 * time.Second
 
 // turnReleaser is the transport of HTTPClient.
 type turnReleaser struct {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestHTTPClientKeepsConnections: waves of concurrent posts, as a burst of
@@ -139,5 +140,24 @@ func TestHTTPClientGivesBackTheTurn(t *testing.T) {
 		if n := len(g.tokens); n != 0 {
 			t.Errorf("after a post through %s and done, %d tokens held", tt.name, n)
 		}
+	}
+}
+
+// TestHTTPClientLetsIdleConnectionsGoFirst: the client drops an idle
+// connection to Slack before the server would, so no reply is sent on a
+// connection the server is closing: such a POST is reset, and not sent
+// again. The stand-in closes idle connections after 10 s.
+func TestHTTPClientLetsIdleConnectionsGoFirst(t *testing.T) {
+	const serverIdle = 10 * time.Second
+	rt, ok := HTTPClient().Transport.(turnReleaser)
+	if !ok {
+		t.Fatalf("HTTPClient's transport is %T, want turnReleaser", HTTPClient().Transport)
+	}
+	tr, ok := rt.next.(*http.Transport)
+	if !ok {
+		t.Fatalf("HTTPClient's transport wraps %T, want *http.Transport", rt.next)
+	}
+	if tr.IdleConnTimeout <= 0 || tr.IdleConnTimeout > serverIdle/2 {
+		t.Errorf("IdleConnTimeout = %v, want at most half the server's %v", tr.IdleConnTimeout, serverIdle)
 	}
 }
