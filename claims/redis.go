@@ -67,8 +67,11 @@ func (r *Redis) Close() error { return r.rdb.Close() }
 // none and read as their whole value.
 const tagLen = 16
 
-// holderLua reads the claimer's value out of an entry; 16 is tagLen.
-const holderLua = `
+// RedisHolderLua defines holder(v), which reads the claimer's value out
+// of an entry as Redis stores it, for other scripts that check a claim in
+// the same step as their own write (the room watch's state saves); 16 is
+// tagLen.
+const RedisHolderLua = `
 local function holder(v)
   if #v > 16 and string.byte(v, -17) == 0 then
     return string.sub(v, 1, -18)
@@ -80,7 +83,7 @@ end
 // claimScript sets the key only if absent and otherwise returns the
 // holder, in one step: a GET after a failed SET NX could see the key
 // already expired and report an empty holder.
-var claimScript = redis.NewScript(holderLua + `
+var claimScript = redis.NewScript(RedisHolderLua + `
 local entry = ARGV[1] .. '\0' .. ARGV[3]
 if redis.call('SET', KEYS[1], entry, 'NX', 'PX', ARGV[2]) then
   return {1, ''}
@@ -92,7 +95,7 @@ return {0, holder(v)}
 `)
 
 // renewScript extends the key only while value holds it.
-var renewScript = redis.NewScript(holderLua + `
+var renewScript = redis.NewScript(RedisHolderLua + `
 local v = redis.call('GET', KEYS[1])
 if not v then return {0, ''} end
 if holder(v) ~= ARGV[1] then return {2, holder(v)} end
@@ -102,7 +105,7 @@ return {1, ''}
 
 // releaseScript deletes the key only while value holds it, so a holder
 // whose claim expired cannot delete its successor's.
-var releaseScript = redis.NewScript(holderLua + `
+var releaseScript = redis.NewScript(RedisHolderLua + `
 local v = redis.call('GET', KEYS[1])
 if v and holder(v) == ARGV[1] then
   return redis.call('DEL', KEYS[1])

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/roomops/roombot/claims"
 )
 
 // A StateStore keeps what the watch of each room knows between polls:
@@ -119,9 +121,9 @@ func (r *RedisState) Load(ctx context.Context, room string) ([]byte, error) {
 // saveScript sets the state unless the lease is held by someone else,
 // in one step. A lease nobody holds, lapsed while the holder was slow,
 // does not refuse it: nobody else has carried on from the state yet.
-var saveScript = redis.NewScript(`
+var saveScript = redis.NewScript(claims.RedisHolderLua + `
 local h = redis.call('GET', KEYS[1])
-if h and h ~= ARGV[1] then return 0 end
+if h and holder(h) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1
 `)
