@@ -302,16 +302,21 @@ func (w *Watcher) Durable() bool { return w.pairs.Durable() }
 // restart itself (its recovery timeout); every change of the service is
 // kept quiet for d and two intervals more, so that the polls after the
 // restart see it too. A change nobody asked for in that time goes
-// unannounced as well.
+// unannounced as well. Once the bot has told the restart's outcome it
+// calls Performed again with d zero: the mark then ends two intervals
+// on, so a crash soon after is the watch's to tell.
 func (w *Watcher) Performed(ctx context.Context, room, serviceID string, d time.Duration) error {
 	key, ttl := markKey(room, serviceID), d+2*w.interval
-	err := w.claims.Claim(ctx, key, markValue, ttl)
+	// A mark of an earlier restart is set to this one's time, longer or
+	// shorter; with none, one is made. Renew first, as marks usually
+	// outlive the restart they were made for.
+	err := w.claims.Renew(ctx, key, markValue, ttl)
+	if errors.Is(err, claims.ErrNotHeld) {
+		err = w.claims.Claim(ctx, key, markValue, ttl)
+	}
 	if errors.Is(err, claims.ErrHeld) {
-		// A mark of an earlier restart: make it last for this one.
-		err = w.claims.Renew(ctx, key, markValue, ttl)
-		if errors.Is(err, claims.ErrNotHeld) {
-			err = w.claims.Claim(ctx, key, markValue, ttl)
-		}
+		// Made between the two by another replica's restart of it.
+		err = nil
 	}
 	if err != nil {
 		return fmt.Errorf("marking the restart of %q in room %q: %w",
