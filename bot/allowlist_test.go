@@ -57,3 +57,43 @@ func TestUnresolvedGroupIsToldAndLogged(t *testing.T) {
 	clock.advance(time.Minute)
 	wantText(t, "list lobby once Slack answers", h.command(alice, "list lobby").Render(), "5 services")
 }
+
+// TestUnresolvedGroupOnClick: a card's buttons are checked again at the
+// click, and a group Slack will not resolve by then refuses the click as
+// a command is refused: the clicker is told the allow-list could not be
+// checked, not that they may not restart, and nothing reaches the room.
+func TestUnresolvedGroupOnClick(t *testing.T) {
+	const group = "S0OPS0001"
+	clock := newClock()
+	h := newHarness(t, func(o *options) {
+		o.viewers, o.restarters = nil, []string{group}
+		o.authzOpts = []authz.Option{authz.WithClock(clock.Now)}
+	})
+	h.slack.SetUserGroup(group, alice)
+	card := h.card(alice, "web")
+	list := h.command(alice, "list lobby")
+	before := len(h.spy.seen())
+
+	// Past what the last known members may stand in for.
+	clock.advance(time.Hour)
+	h.slack.FailNext("usergroups.users.list", slacksim.Fault{Error: "missing_scope"})
+	for _, c := range []struct{ ts, action string }{
+		{card.TS, confirmID}, {card.TS, cancelID}, {list.TS, askID},
+	} {
+		env := h.click(alice, c.ts, c.action)
+		reply := h.reply(env).Render()
+		wantText(t, c.action, reply, uncheckedText)
+		if strings.Contains(reply, "not allowed") {
+			t.Errorf("%s = \n%s\nwant no claim that alice is not allowed", c.action, reply)
+		}
+		ref := h.internalRef(c.action, reply)
+		if lines := h.logLines(func(l logLine) bool {
+			return l.str("msg") == "allow-list check failed" && l.str("ref") == ref
+		}); len(lines) != 1 {
+			t.Errorf("%s: %d log lines for ref %s, want 1", c.action, len(lines), ref)
+		}
+	}
+	if got := h.spy.seen()[before:]; len(got) != 0 {
+		t.Errorf("clicks refused for want of an allow-list reached the room: %v", got)
+	}
+}

@@ -53,7 +53,8 @@ func TestExpiredCard(t *testing.T) {
 			card := h.card(alice, "web")
 			clock.advance(time.Minute + time.Second)
 			m := h.reply(h.click(alice, card.TS, action))
-			wantText(t, action+" on an expired card", m.Render(), "expired", "nothing was restarted")
+			wantText(t, action+" on an expired card", m.Render(), "expired", "nothing was restarted",
+				"/room-services restart lobby web")
 			if m.TS != card.TS || hasButton(m, confirmID) {
 				t.Errorf("expired card not replaced:\n%s", m.Render())
 			}

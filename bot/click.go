@@ -196,7 +196,7 @@ func (b *Bot) openTicket(ctx context.Context, log *slog.Logger, d *decision, to 
 	switch {
 	case errors.Is(err, errTokenExpired):
 		d.outcome = "expired"
-		b.respond(ctx, log, to, commands.Expired(), true)
+		b.respond(ctx, log, to, commands.ExpiredCard(t.Room, t.Service), true)
 		return t, false
 	case err != nil:
 		d.outcome = "invalid"
@@ -238,8 +238,8 @@ func (b *Bot) cancelCard(ctx context.Context, log *slog.Logger, d *decision, to 
 	if !ok {
 		return
 	}
-	if !b.allow(ctx, log, d, authz.Restart) {
-		b.respond(ctx, log, to, denied(authz.Restart), false)
+	if m, ok := b.permit(ctx, log, d, commands.VerbRestart); !ok {
+		b.respond(ctx, log, to, m, false)
 		return
 	}
 	stamp := b.stamp(d.user)
@@ -261,8 +261,8 @@ func (b *Bot) ask(ctx context.Context, log *slog.Logger, d *decision, to replyTo
 	}
 	room := a.Room
 	d.room, d.service = room, a.Name
-	if !b.allow(ctx, log, d, authz.Restart) {
-		b.respond(ctx, log, to, denied(authz.Restart), false)
+	if m, ok := b.permit(ctx, log, d, commands.VerbRestart); !ok {
+		b.respond(ctx, log, to, m, false)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
@@ -291,8 +291,8 @@ func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyT
 	}
 	room := p.Room
 	d.room = room
-	if !b.allow(ctx, log, d, authz.View) {
-		b.respond(ctx, log, to, denied(authz.View), false)
+	if m, ok := b.permit(ctx, log, d, commands.VerbList); !ok {
+		b.respond(ctx, log, to, m, false)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)

@@ -117,13 +117,6 @@ func (b *Bot) permit(ctx context.Context, log *slog.Logger, d *decision, v comma
 	return commands.Refused(v), false
 }
 
-// allow checks the allow-list and records a refusal. permit also words
-// the answer.
-func (b *Bot) allow(ctx context.Context, log *slog.Logger, d *decision, perm authz.Permission) bool {
-	_, ok := b.gate(ctx, log, d, perm)
-	return ok
-}
-
 // gate checks the allow-list and records a refusal. A check that could
 // not be made, such as of a user group Slack would not resolve, refuses
 // too, but it is no answer: it is logged once, under the ref returned,
@@ -186,14 +179,6 @@ func (b *Bot) allowedVerbs(ctx context.Context, user string) ([]commands.Verb, e
 
 func isWatchVerb(v commands.Verb) bool {
 	return v == commands.VerbWatch || v == commands.VerbUnwatch || v == commands.VerbWatching
-}
-
-// denied is the refusal of perm, for callers that know no verb.
-func denied(perm authz.Permission) commands.Message {
-	if perm == authz.Restart {
-		return commands.Refused(commands.VerbRestart)
-	}
-	return commands.Refused(commands.VerbList)
 }
 
 func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room string) commands.Message {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/claims"
 	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/roomclient"
@@ -44,8 +43,8 @@ func (b *Bot) confirm(ctx context.Context, log *slog.Logger, d *decision, to rep
 	if !ok {
 		return
 	}
-	if !b.allow(ctx, log, d, authz.Restart) {
-		b.respond(ctx, log, to, denied(authz.Restart), false)
+	if m, ok := b.permit(ctx, log, d, commands.VerbRestart); !ok {
+		b.respond(ctx, log, to, m, false)
 		return
 	}
 	stamp := b.stamp(d.user)

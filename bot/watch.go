@@ -6,23 +6,18 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/watch"
 )
 
-// watchCmd answers watch, unwatch and watching. Watching a room needs the
-// right to restart, since it sends messages to the channel; seeing what
-// is watched needs only the right to look.
+// watchCmd answers watch, unwatch and watching, once run has checked the
+// allow-list: watching a room needs the right to restart, since it sends
+// messages to the channel; seeing what is watched, the right to look.
 func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd commands.Command, channel, channelName string) commands.Message {
 	w := b.cfg.Watcher
 	if w == nil {
 		d.outcome = "unsupported"
 		return commands.Error("Watching rooms is turned off in this roombot.")
-	}
-	perm := authz.Required(cmd.Verb)
-	if !b.allow(ctx, log, d, perm) {
-		return denied(perm)
 	}
 	switch cmd.Verb {
 	case commands.VerbWatch:

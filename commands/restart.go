@@ -230,12 +230,6 @@ func ExpiredCard(room, svc string) Message {
 	return simple("rs-outcome-expired", text, "This confirmation has expired")
 }
 
-// Expired is ExpiredCard without the room and service.
-//
-// Deprecated: use ExpiredCard with the card's room and service, which
-// the token carries even once it has expired.
-func Expired() Message { return ExpiredCard("", "") }
-
 // AlreadyUsed answers a click on a confirmation that by (a Slack user id)
 // already used at the time at.
 func AlreadyUsed(by string, at, now time.Time) Message {
