@@ -267,6 +267,10 @@ func (b *Bot) ask(ctx context.Context, log *slog.Logger, d *decision, to replyTo
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
+	if m, ok := b.canConfirm(ctx, log, d); !ok {
+		b.respond(ctx, log, to, m, false)
+		return
+	}
 	l, err := b.list(ctx, room)
 	if err != nil {
 		b.respond(ctx, log, to, b.roomFailure(log, d, room, err), false)

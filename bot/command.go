@@ -203,12 +203,29 @@ func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room
 }
 
 func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, room, name, channel string) commands.Message {
+	if m, ok := b.canConfirm(ctx, log, d); !ok {
+		return m
+	}
 	s, m, ok := b.find(ctx, log, d, commands.VerbRestart, room, name)
 	if !ok {
 		return m
 	}
 	d.outcome = "confirm_asked"
 	return b.card(room, s, d.user, channel)
+}
+
+// canConfirm checks, before a card is handed out, that the claim store
+// that will make its confirmation single-use answers: a card that could
+// only be refused at the click helps nobody.
+func (b *Bot) canConfirm(ctx context.Context, log *slog.Logger, d *decision) (commands.Message, bool) {
+	err := b.claims.Ping(ctx)
+	if err == nil {
+		return commands.Message{}, true
+	}
+	d.outcome = "claim_failed"
+	log.Error("claim store unavailable", "err", err)
+	return commands.Error("roombot cannot record confirmations right now, " +
+		"so it cannot restart anything. Try again in a minute."), false
 }
 
 // find lists room and picks the service that ref names for verb v: by

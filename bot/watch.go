@@ -85,10 +85,11 @@ func (b *Bot) unwatchRoom(ctx context.Context, log *slog.Logger, d *decision, ro
 }
 
 // watchFailure answers a failure of the pair store, which lives in Redis
-// when replicas share it.
+// when replicas share it: nothing was shown or changed.
 func (b *Bot) watchFailure(log *slog.Logger, d *decision, err error) commands.Message {
 	ref := newNonce()[:8]
-	d.outcome = "internal_error"
+	d.outcome = "store_failed"
 	log.Error("watch list unavailable", "err", err, "ref", ref)
-	return commands.InternalError(ref)
+	return commands.Errorf("roombot cannot reach its list of watched rooms right now, "+
+		"so nothing was changed. Try again in a minute (ref %s).", ref)
 }

@@ -177,17 +177,19 @@ func TestRedisUnreachable(t *testing.T) {
 	if m := command(t, ctx, s.slack, "U0ALICE01", "list lobby"); !strings.Contains(m.Render(), "web") {
 		t.Errorf("list with Redis down:\n%s", m.Render())
 	}
-	card := command(t, ctx, s.slack, "U0ALICE01", "restart lobby web")
-	env, err := s.slack.Click(ctx, slacksim.Click{UserID: "U0ALICE01", TS: card.TS, ActionID: "rs.restart.confirm"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := s.slack.WaitReply(ctx, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := ev.Message.Render(); !strings.Contains(r, "nothing was restarted") {
-		t.Errorf("confirm with Redis down answered:\n%s", r)
+	// No card is handed out that could not be confirmed, and what is
+	// watched, kept in Redis too, is neither shown nor changed; each says
+	// why rather than "something went wrong".
+	for text, want := range map[string]string{
+		"restart lobby web": "cannot record confirmations right now",
+		"watch lobby":       "cannot reach its list of watched rooms right now",
+		"unwatch lobby":     "cannot reach its list of watched rooms right now",
+		"watching":          "cannot reach its list of watched rooms right now",
+	} {
+		m := command(t, ctx, s.slack, "U0ALICE01", text)
+		if r := m.Render(); !strings.Contains(r, want) || strings.Contains(r, "went wrong") {
+			t.Errorf("%s with Redis down answered:\n%s\nwant it to say it %s", text, r, want)
+		}
 	}
 	if got := s.room.Restarts("lobby", "svc-web"); got != 0 {
 		t.Errorf("room saw %d restarts with Redis down, want 0", got)
