@@ -133,9 +133,13 @@ type Bot struct {
 	inflight  *tracker      // handlers and restart watches
 	bypass    sync.Once     // warns that Config.API skips HTTPClient
 
-	// mu guards draining.
+	// mu guards draining and life.
 	mu       sync.Mutex
 	draining bool
+	// life is Run's work context, cancelled when a drain runs out: room
+	// calls shared by several commands, which no one command's context
+	// may end, end with it.
+	life context.Context
 }
 
 // New checks cfg and returns a Bot ready to Run.

@@ -48,6 +48,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer stopSocket()
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	b.mu.Lock()
+	b.life = workCtx
+	b.mu.Unlock()
 
 	runErr := make(chan error, 1)
 	go func() { runErr <- b.sm.RunContext(sockCtx) }()
@@ -150,6 +153,14 @@ func (b *Bot) settle() {
 	if err := b.inflight.wait(ctx); err != nil {
 		b.log.Error("work still in flight at exit")
 	}
+}
+
+// lifetime returns the context that work shared between commands runs
+// under.
+func (b *Bot) lifetime() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.life
 }
 
 func (b *Bot) isDraining() bool {

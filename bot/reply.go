@@ -89,8 +89,10 @@ func (b *Bot) checkTransport(turn *cpuTurn) {
 
 func messageOptions(m commands.Message, extra ...slack.MsgOption) []slack.MsgOption {
 	// Message text is escaped by the renderer already; slack-go's own
-	// escaping would double it.
-	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
+	// escaping would double it. parse=none keeps Slack from turning
+	// words of the text into mentions or links; response_url posts have
+	// no such field, and slack-go leaves it out of them.
+	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false), slack.MsgOptionParse(false)}
 	if len(m.Blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
 	}

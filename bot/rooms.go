@@ -18,7 +18,8 @@ import (
 // list asks room for its services. Concurrent asks for one room share a
 // single room call: in a burst, the room and the bot's two cores do the
 // work once. The shared call runs on its own deadline, so one asker giving
-// up does not fail the others; each asker still stops at its own.
+// up does not fail the others; each asker still stops at its own, and the
+// shared call at the end of the bot's work.
 func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
 	ch := b.lists.DoChan(room, func() (_ any, err error) {
 		// The shared call runs in singleflight's own goroutine, where a
@@ -28,7 +29,7 @@ func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
 				err = &panicError{value: p, stack: debug.Stack()}
 			}
 		}()
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CallTimeout)
+		callCtx, cancel := context.WithTimeout(b.lifetime(), b.cfg.CallTimeout)
 		defer cancel()
 		start := time.Now()
 		l, err := b.rooms.List(callCtx, room)
@@ -136,6 +137,9 @@ func roomError(room string, err error, timeout time.Duration) (format string, ar
 		return "Room %s did not answer within %s. Try again later.", []any{room, timeout}, true
 	case errors.Is(err, roomclient.ErrDisconnected):
 		return "Lost the connection to room %s before it answered. Try again.", []any{room}, true
+	case errors.Is(err, context.Canceled):
+		// Only a drain that ran out cancels a command's work.
+		return "roombot is restarting and stopped waiting for room %s. Try again in a minute.", []any{room}, true
 	}
 	return "", nil, false
 }

@@ -144,3 +144,24 @@ func TestShutdownAnswersReceivedWork(t *testing.T) {
 		t.Errorf("Run() = %v after shutdown, want nil", err)
 	}
 }
+
+// TestShutdownCutsAList: a list still waiting on its room when the drain
+// runs out is cut off, and its asker is told the bot is restarting, not
+// given an internal error to report.
+func TestShutdownCutsAList(t *testing.T) {
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) { c.DrainTimeout = 200 * time.Millisecond }
+	})
+	g := h.spy.hold("list", "lobby")
+	env := h.send(vera, "list lobby")
+	g.wait(h.ctx, t)
+
+	if err := h.runResult(h.stopBot()); err != nil {
+		t.Errorf("Run() = %v after shutdown, want nil", err)
+	}
+	text := h.replyText(env)
+	wantText(t, "list cut off by shutdown", text, "restarting")
+	if strings.Contains(text, "went wrong") {
+		t.Errorf("list cut off by shutdown answered as an internal error:\n%s", text)
+	}
+}
