@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,16 +20,22 @@ import (
 func ParseIDs(varName, list string) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{}
+	var errs []error
 	for _, entry := range entries(list) {
 		id, err := parseID(entry)
 		if err != nil {
-			return nil, fmt.Errorf("%s: entry %s: %w",
-				varName, strconv.Quote(entry), err)
+			errs = append(errs, fmt.Errorf("%s: entry %s: %w",
+				varName, strconv.Quote(entry), err))
+			continue
 		}
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
+	}
+	if len(errs) > 0 {
+		// Each wrong entry is named, so that one start fixes them all.
+		return nil, errors.Join(errs...)
 	}
 	return ids, nil
 }

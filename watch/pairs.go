@@ -30,16 +30,22 @@ type Pair = commands.WatchPair
 func ParsePairs(varName, s string) ([]Pair, error) {
 	var out []Pair
 	seen := map[Pair]bool{}
+	var errs []error
 	for _, entry := range strings.FieldsFunc(s, isSeparator) {
 		p, err := parsePair(entry)
 		if err != nil {
-			return nil, fmt.Errorf("%s: entry %s: %w",
-				varName, strconv.Quote(entry), err)
+			errs = append(errs, fmt.Errorf("%s: entry %s: %w",
+				varName, strconv.Quote(entry), err))
+			continue
 		}
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}
+	}
+	if len(errs) > 0 {
+		// Each wrong entry is named, so that one start fixes them all.
+		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }

@@ -195,3 +195,22 @@ func TestDefaultConfigMatchesEnvconfig(t *testing.T) {
 		t.Errorf("defaultConfig() = %s\nenvconfig gives %s", got, want)
 	}
 }
+
+// TestConfigReportsEveryBadEntry: a list with several wrong entries names
+// each of them, so one start fixes them all.
+func TestConfigReportsEveryBadEntry(t *testing.T) {
+	setEnv(t, map[string]string{
+		"ROOMBOT_ALLOWED_USERS": "@alice, bob@example.com, C0123CHAN, U0VERA001",
+		"ROOMBOT_WATCH":         "a, b, lobby=#ops, lobby=C0OPS0001",
+	})
+	_, err := loadChecked(t)
+	if err == nil {
+		t.Fatal("lists with bad entries accepted")
+	}
+	for _, entry := range []string{`"@alice"`, `"bob@example.com"`, `"C0123CHAN"`,
+		`"a"`, `"b"`, `"lobby=#ops"`} {
+		if !strings.Contains(err.Error(), "entry "+entry) {
+			t.Errorf("error does not name the entry %s:\n%v", entry, err)
+		}
+	}
+}
