@@ -440,8 +440,7 @@ func (c *demoConsole) input(ctx context.Context, line string, b *demoBot) {
 	}
 	c.prompted = false
 	line = strings.TrimSpace(line)
-	if c.ask != nil {
-		c.answer(ctx, line)
+	if c.ask != nil && c.answer(ctx, line) {
 		return
 	}
 
@@ -579,8 +578,10 @@ func (c *demoConsole) dialog(d *term.Dialog) {
 }
 
 // answer takes the reply to a dialog: y sends the click, anything else
-// is the dialog's other button.
-func (c *demoConsole) answer(ctx context.Context, line string) {
+// is the dialog's other button. It reports whether line was that reply;
+// a line that is neither y nor n, nor empty, closes the dialog, as a
+// click elsewhere does in Slack, and is left to be run as typed.
+func (c *demoConsole) answer(ctx context.Context, line string) bool {
 	p := c.ask
 	c.ask = nil
 	switch strings.ToLower(line) {
@@ -588,12 +589,17 @@ func (c *demoConsole) answer(ctx context.Context, line string) {
 		// The message may have changed while the dialog was open.
 		if b := p.msg.view.Buttons; len(b) < p.button || b[p.button-1].Dialog == nil {
 			c.note(fmt.Sprintf("message %d has changed; nothing was sent.", p.msg.num))
-			return
+			return true
 		}
 		c.press(ctx, p.msg, p.button)
-	default:
-		c.note(fmt.Sprintf("you chose %s; nothing was sent.", cmp.Or(p.dialog.Deny, "No")))
+		return true
 	}
+	c.note(fmt.Sprintf("you chose %s; nothing was sent.", cmp.Or(p.dialog.Deny, "No")))
+	switch strings.ToLower(line) {
+	case "n", "no", "":
+		return true
+	}
+	return false
 }
 
 func (c *demoConsole) press(ctx context.Context, m *demoMsg, n int) {

@@ -262,7 +262,12 @@ func TestDemoRefusalsAndMistakes(t *testing.T) {
 	d.expect("Restart? [y/N] ")
 	d.send("n")
 	d.expect("demo: you chose Keep running; nothing was sent.")
+	// A command typed while a dialog is open closes it unsent, as
+	// clicking away does in Slack, and runs.
+	d.send("1")
+	d.expect("Restart? [y/N] ")
 	d.send("list lobby")
+	d.expect("demo: you chose Keep running; nothing was sent.")
 	list = d.expect("(as of")
 	wantAll(t, "list after no", list, "`web` · running · up", "· 1 restart ·")
 	if out := d.output(); strings.Contains(out, "· #ops") {
