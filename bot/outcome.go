@@ -23,23 +23,26 @@ import (
 func (b *Bot) notStarted(ctx context.Context, log *slog.Logger, d *decision, job *restartJob, err error) {
 	b.unlock(job.lock)
 	d.outcome = "not_restarted"
-	text := b.notStartedText(log, job.t.Room, err)
-	b.respond(ctx, log, job.card, commands.RestartFailed(job.t.Room, job.t.Service, text), true)
+	format, args := b.notStartedWhy(log, job.t.Room, err)
+	m := commands.Errorf("Did not restart %s in %s: "+format+" Nothing was restarted.",
+		append([]any{job.t.Service, job.t.Room}, args...)...)
+	b.respond(ctx, log, job.card, m, true)
 }
 
-func (b *Bot) notStartedText(log *slog.Logger, room string, err error) string {
+// notStartedWhy says why a restart ended before the room was asked, in
+// words and data for commands.Errorf.
+func (b *Bot) notStartedWhy(log *slog.Logger, room string, err error) (format string, args []any) {
 	if errors.Is(err, context.Canceled) {
 		log.Warn("restart not started: roombot is stopping", "room", room)
-		return "roombot is shutting down. Nothing was restarted."
+		return "roombot is shutting down.", nil
 	}
-	text, known := roomErrorText(room, err, b.cfg.CallTimeout)
+	format, args, known := roomError(room, err, b.cfg.CallTimeout)
 	if known {
 		log.Warn("restart not started", "room", room, "err", err)
-		return text + " Nothing was restarted."
+		return format, args
 	}
 	ref := b.logRef(log, "restart not started", room, err)
-	return fmt.Sprintf("roombot could not look at the service first (ref `%s`). "+
-		"Nothing was restarted.", ref)
+	return "roombot could not look at the service first (ref %s).", []any{ref}
 }
 
 // restartFailed answers a restart call that returned an error. Only a
@@ -101,11 +104,11 @@ func (b *Bot) outcomeUnknown(ctx context.Context, log *slog.Logger, d *decision,
 }
 
 // unknownOutcome is the message of a restart whose outcome roombot does
-// not know for why, logged under ref.
+// not know for why, roombot's own words, logged under ref.
 func unknownOutcome(t ticket, why, ref string) commands.Message {
-	return commands.Error(fmt.Sprintf("Restart of `%s` in `%s`: outcome unknown. "+
-		"%s (ref `%s`). Check with `/room-services status %s %s`.",
-		t.Service, t.Room, why, ref, t.Room, t.Service))
+	return commands.Errorf("Restart of %s in %s: outcome unknown. "+why+
+		" (ref %s). Check with /room-services status %s %s.",
+		t.Service, t.Room, ref, t.Room, t.Service)
 }
 
 // lostAnswer says why the room's answer to a restart never came.

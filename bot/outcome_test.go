@@ -124,3 +124,27 @@ func TestShutdownMidRestartOutcomeUnknown(t *testing.T) {
 		t.Errorf("roombot_restarts_total = %v, want unknown 1 and no failed", got)
 	}
 }
+
+// TestUnknownOutcomeUnpostedReachesTheCard: the room goes silent with the
+// restart and Slack refuses the channel's notification. The card says
+// the outcome is unknown and that the channel was not told, in one
+// message Slack takes; the two notes used to share a block id, and Slack
+// refused the card, which stayed at "Restarting".
+func TestUnknownOutcomeUnpostedReachesTheCard(t *testing.T) {
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) { c.CallTimeout = 500 * time.Millisecond }
+	})
+	card := h.card(alice, "web")
+	g := h.spy.hold("restart", "lobby")
+	h.click(alice, card.TS, confirmID)
+	g.wait(h.ctx, t)
+	if err := h.room.SetFaults("lobby", roomtest.Faults{NeverAnswer: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.slack.FailNext("chat.postMessage", slacksim.Fault{Error: "channel_not_found"})
+	close(g.release)
+
+	m := h.cardSays(card.TS, "outcome unknown")
+	wantText(t, "the card", m.Render(), "was not told", "channel_not_found")
+	h.noViolations()
+}

@@ -251,7 +251,7 @@ func (j *restartJob) onCard(m commands.Message) commands.Message {
 	if j.unposted == "" {
 		return m
 	}
-	note := commands.Error(j.unposted)
+	note := commands.Footnote(j.unposted)
 	m.Blocks = append(m.Blocks[:len(m.Blocks):len(m.Blocks)], note.Blocks...)
 	return m
 }

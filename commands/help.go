@@ -84,6 +84,14 @@ func Error(text string) Message {
 		flat(text, 300))
 }
 
+// Footnote renders text, roombot's own words, as a warning to append to
+// another message, such as a restart's card: its block id is its own, so
+// that it can follow any reply, an error included, where two blocks of
+// one id would have Slack refuse the message.
+func Footnote(text string) Message {
+	return simple("rs-footnote", ":warning: "+esc(text, 2900), flat(text, 300))
+}
+
 // Errorf renders an error reply that names rooms or services or repeats
 // what a room said. format is roombot's own words, escaped and otherwise
 // shown as written. Each string or error argument is data, shown
