@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/roomops/roombot/authz"
+	"github.com/roomops/roombot/authz/slackid"
 	"github.com/roomops/roombot/roomclient"
 	"github.com/roomops/roombot/watch"
 )
@@ -33,7 +34,7 @@ type Config struct {
 	Token   secret   `envconfig:"MESHAGENT_TOKEN" desc:"a ready participant token, instead of MESHAGENT_API_KEY"`
 
 	AllowedUsers  string   `envconfig:"ROOMBOT_ALLOWED_USERS" desc:"Slack user (U…/W…) or group (S…) ids that may list and status"`
-	RestartUsers  string   `envconfig:"ROOMBOT_RESTART_USERS" desc:"ids or groups that may also restart"`
+	RestartUsers  string   `envconfig:"ROOMBOT_RESTART_USERS" desc:"ids or groups that may also restart, watch and unwatch"`
 	NotifyChannel string   `envconfig:"ROOMBOT_NOTIFY_CHANNEL" desc:"channel id for restart notifications (default: where asked)"`
 	SigningKey    secret   `envconfig:"ROOMBOT_SIGNING_KEY" desc:"key for confirmation tokens; the same on every replica"`
 	ConfirmTTL    duration `envconfig:"ROOMBOT_CONFIRM_TTL" default:"10m" desc:"how long a confirmation card stays valid"`
@@ -83,10 +84,10 @@ func (d duration) checkRange(add func(string, ...any), name string, lo, hi time.
 		add("%s: %q is not a duration; write it like 30s, 10m or 1h", name, d.text)
 	case d.Duration < lo || hi > 0 && d.Duration > hi:
 		if hi == 0 {
-			add("%s: %s is too short (at least %s)", name, d.Duration, lo)
+			add("%s: %s is too short (at least %s)", name, short(d.Duration), short(lo))
 			return
 		}
-		add("%s: %s is out of range (%s to %s)", name, d.Duration, short(lo), short(hi))
+		add("%s: %s is out of range (%s to %s)", name, short(d.Duration), short(lo), short(hi))
 	}
 }
 
@@ -139,7 +140,13 @@ func redactURL(raw string) string {
 func urlProblem(raw, kinds string, schemes ...string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "is not a URL"
+		// Without its parts, a password cannot be told from the rest:
+		// the text is shown only when it holds no user part at all.
+		shown := ""
+		if !strings.Contains(raw, "@") {
+			shown = strconv.Quote(raw) + " "
+		}
+		return fmt.Sprintf("%sis not a URL; write it like %s://host", shown, schemes[0])
 	}
 	shown := strconv.Quote(raw)
 	if _, hasPW := u.User.Password(); hasPW {
@@ -160,7 +167,7 @@ func urlProblem(raw, kinds string, schemes ...string) string {
 // token, so a user or password in the URL is a credential in the wrong
 // place, and one that would reach logs and error messages.
 func roomURLProblem(raw string) string {
-	if p := urlProblem(raw, "a ws, wss, http or https", "ws", "wss", "http", "https"); p != "" {
+	if p := urlProblem(raw, "a ws, wss, http or https", "wss", "ws", "http", "https"); p != "" {
 		return p
 	}
 	if u, _ := url.Parse(raw); u.User != nil {
@@ -241,10 +248,6 @@ func loadConfig() (*Config, error) {
 	return &c, nil
 }
 
-var (
-	channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
-)
-
 // check validates every setting at once and reports each problem on its
 // own line, naming the variable, so one start fixes them all.
 func (c *Config) check(demo bool) error {
@@ -265,15 +268,15 @@ func (c *Config) check(demo bool) error {
 	if c.watches, err = watch.ParsePairs("ROOMBOT_WATCH", c.Watch); err != nil {
 		errs = append(errs, err)
 	}
-	if c.NotifyChannel != "" && !channelID.MatchString(c.NotifyChannel) {
+	if c.NotifyChannel != "" && !slackid.IsChannel(c.NotifyChannel) {
 		add("ROOMBOT_NOTIFY_CHANNEL: %q is not a channel id (like C0123ABCD); copy it from the channel's details", c.NotifyChannel)
 	}
 	c.ConfirmTTL.checkRange(add, "ROOMBOT_CONFIRM_TTL", 10*time.Second, 24*time.Hour)
 	c.Drain.checkRange(add, "ROOMBOT_DRAIN_TIMEOUT", time.Second, 10*time.Minute)
 	c.Recovery.checkRange(add, "ROOMBOT_RECOVERY_TIMEOUT", time.Second, time.Hour)
 	c.WatchInterval.checkRange(add, "ROOMBOT_WATCH_INTERVAL", time.Second, 0)
-	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		add("ROOMBOT_HTTP_ADDR: %q is not host:port (like :8080 or 127.0.0.1:8080)", c.HTTPAddr)
+	if p := addrProblem(c.HTTPAddr); p != "" {
+		add("ROOMBOT_HTTP_ADDR: %q %s", c.HTTPAddr, p)
 	}
 	if c.RedisURL.set() {
 		// ParseURL's error may quote the URL, password and all.
@@ -294,6 +297,27 @@ func (c *Config) check(demo bool) error {
 	}
 	return errors.Join(errs...)
 }
+
+// addrProblem says what keeps addr from being an address to listen on,
+// host:port, so that it is reported with the rest rather than alone when
+// the bot tries it; "" if nothing.
+func addrProblem(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "is not host:port (like :8080 or 127.0.0.1:8080)"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "has no port 0 to 65535"
+	}
+	if host != "" && net.ParseIP(host) == nil && !hostName.MatchString(host) {
+		return "is not an IP address or host name"
+	}
+	return ""
+}
+
+// hostName matches a DNS name that is not all digits and dots, which
+// would be an IP address, and one out of range if ParseIP refused it.
+var hostName = regexp.MustCompile(`^(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]*[A-Za-z-][A-Za-z0-9-]*\.?$`)
 
 func (c *Config) checkSlack(add func(string, ...any)) {
 	switch {

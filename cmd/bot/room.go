@@ -21,33 +21,16 @@ const roomUsage = "usage: bot room list ROOM | bot room restart ROOM (SERVICE | 
 // and rooms without Slack. Output follows `meshagent room service`.
 func runRoom(ctx context.Context, getenv func(string) string, args []string,
 	stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(roomUsage)
-	}
 	// The command line is checked before the credentials, so a mistyped
 	// command is told so whatever the environment holds.
-	if err := roomFlags(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, roomUsage)
-		}
+	ra, err := parseRoomArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, roomUsage)
+	}
+	if err != nil {
 		return err
 	}
-	verb, rest := args[0], args[1:]
-	var room, name, id string
-	switch verb {
-	case "list":
-		if len(rest) != 1 {
-			return errors.New(roomUsage)
-		}
-		room = rest[0]
-	case "restart":
-		var err error
-		if room, name, id, err = restartArgs(rest); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("unknown room command %q; %s", verb, roomUsage)
-	}
+	verb, room, name, id := ra.verb, ra.room, ra.name, ra.id
 	cfg, err := roomConfig(getenv)
 	if err != nil {
 		return err
@@ -60,23 +43,65 @@ func runRoom(ctx context.Context, getenv func(string) string, args []string,
 	return hint404(err)
 }
 
-// roomFlags finds a request for help, or a flag other than --id, before
-// anything is taken for a room or service name: no room name starts with
-// a dash that an operator meant.
-func roomFlags(args []string) error {
-	for i, a := range args {
+// roomArgs is a room command line: its verb, the room, and the service
+// by name or by --id.
+type roomArgs struct{ verb, room, name, id string }
+
+// parseRoomArgs reads "list ROOM" or "restart ROOM (SERVICE | --id ID)",
+// with --id anywhere after the verb and "--" ending the flags. A request
+// for help, or any other flag, is found before anything is taken for a
+// name: no room name starts with a dash that an operator meant, short of
+// one after "--".
+func parseRoomArgs(args []string) (roomArgs, error) {
+	var ra roomArgs
+	var pos []string
+	flags := true
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		switch {
+		case !flags || !strings.HasPrefix(a, "-"):
+			pos = append(pos, a)
+		case a == "--":
+			flags = false
 		case a == "-h" || a == "-help" || a == "--help":
-			return flag.ErrHelp
-		case a == "--id" || a == "-id" || strings.HasPrefix(a, "--id="):
-		case strings.HasPrefix(a, "-") && (i == 0 || !isIDFlag(args[i-1])):
-			return fmt.Errorf("unknown flag %q; %s", a, roomUsage)
+			return ra, flag.ErrHelp
+		case a == "--id" || a == "-id":
+			if i+1 >= len(args) {
+				return ra, errors.New("--id needs a service id")
+			}
+			i++
+			ra.id = args[i]
+		case strings.HasPrefix(a, "--id="):
+			ra.id = strings.TrimPrefix(a, "--id=")
+		default:
+			return ra, fmt.Errorf("unknown flag %q; %s", a, roomUsage)
 		}
 	}
-	return nil
+	if len(pos) == 0 {
+		return ra, errors.New(roomUsage)
+	}
+	ra.verb, pos = pos[0], pos[1:]
+	want := 1 // the room
+	switch {
+	case ra.verb != "list" && ra.verb != "restart":
+		return ra, fmt.Errorf("unknown room command %q; %s", ra.verb, roomUsage)
+	case ra.verb == "list" && ra.id != "":
+		return ra, fmt.Errorf("list takes no --id; %s", roomUsage)
+	case ra.verb == "restart" && ra.id == "":
+		want = 2 // and the service
+	}
+	if len(pos) > want {
+		return ra, fmt.Errorf("unexpected %q; %s", pos[want], roomUsage)
+	}
+	if len(pos) < want {
+		return ra, errors.New(roomUsage)
+	}
+	ra.room = pos[0]
+	if want == 2 {
+		ra.name = pos[1]
+	}
+	return ra, nil
 }
-
-func isIDFlag(a string) bool { return a == "--id" || a == "-id" }
 
 // hint404 adds where to look to a room's 404: a base URL that points at
 // some other web server answers every room with 404 too.
@@ -109,33 +134,6 @@ func roomConfig(getenv func(string) string) (roomclient.Config, error) {
 		Token: c.Token.reveal()}, nil
 }
 
-// restartArgs reads "ROOM SERVICE" or "ROOM --id ID", flags anywhere.
-func restartArgs(args []string) (room, name, id string, err error) {
-	var pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--id" || a == "-id":
-			if i+1 >= len(args) {
-				return "", "", "", errors.New("--id needs a service id")
-			}
-			i++
-			id = args[i]
-		case strings.HasPrefix(a, "--id="):
-			id = strings.TrimPrefix(a, "--id=")
-		default:
-			pos = append(pos, a)
-		}
-	}
-	switch {
-	case len(pos) == 2 && id == "":
-		return pos[0], pos[1], "", nil
-	case len(pos) == 1 && id != "":
-		return pos[0], "", id, nil
-	}
-	return "", "", "", errors.New(roomUsage)
-}
-
 func withClient(cfg roomclient.Config, fn func(*roomclient.Client) error) error {
 	c, err := roomclient.New(cfg)
 	if err != nil {
@@ -152,7 +150,10 @@ func roomList(ctx context.Context, cfg roomclient.Config, room string, w io.Writ
 			return err
 		}
 		if len(list.Services) == 0 {
-			return fmt.Errorf("No rows to print (room %q has no services)", room)
+			// As meshagent's CLI says it; the room answered, so the
+			// credentials work, and that is no error.
+			_, err := fmt.Fprintf(w, "No rows to print (room %q has no services)\n", room)
+			return err
 		}
 		return writeTable(w, list, time.Local)
 	})

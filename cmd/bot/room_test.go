@@ -53,12 +53,14 @@ func TestRoomList(t *testing.T) {
 	}
 }
 
+// TestRoomListNoServices: a room without services answered, which is
+// what an operator checking credentials wants to know: no error.
 func TestRoomListNoServices(t *testing.T) {
 	fx := &roomtest.Fixture{Rooms: map[string]*roomtest.Room{"void": {}}}
 	srv := roomtest.NewServer(t, fx)
 	out, err := roomCmd(t, srv, "list", "void")
-	if err == nil || !strings.Contains(err.Error(), "No rows to print") || out != "" {
-		t.Errorf("room list void = %q, %v; want the No rows error", out, err)
+	if err != nil || out != "No rows to print (room \"void\" has no services)\n" {
+		t.Errorf("room list void = %q, %v; want the No rows line and no error", out, err)
 	}
 }
 
@@ -123,6 +125,7 @@ func TestRoomErrors(t *testing.T) {
 		{"unknown room", nil, []string{"list", "nowhere"},
 			`room "nowhere" not found (HTTP 404); if it exists, check MESHAGENT_ROOM_URL`},
 		{"flag as room", nil, []string{"list", "-x"}, `unknown flag "-x"`},
+		{"extra argument", nil, []string{"list", "lobby", "web"}, `unexpected "web"; usage: bot room list ROOM`},
 		{"unknown service", nil, []string{"restart", "lobby", "nope"}, `no service named "nope"`},
 		{"usage", nil, []string{"list"}, "usage:"},
 		{"unknown verb", nil, []string{"describe", "lobby"}, "unknown room command"},
@@ -144,6 +147,16 @@ func TestRoomErrors(t *testing.T) {
 				t.Errorf("bot room %v = %v, want one line containing %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRoomDoubleDash: "--" ends the flags, so a name may start with a
+// dash.
+func TestRoomDoubleDash(t *testing.T) {
+	srv := roomtest.NewServer(t, nil)
+	_, err := roomCmd(t, srv, "list", "--", "-lobby")
+	if err == nil || !strings.Contains(err.Error(), `room "-lobby" not found`) {
+		t.Errorf("room list -- -lobby = %v, want the room -lobby asked for", err)
 	}
 }
 
