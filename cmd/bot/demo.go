@@ -352,7 +352,8 @@ func (c *demoConsole) welcome(rooms []string, logPath, httpAddr string) {
 and embedded MeshAgent rooms. Nothing here reaches a real Slack or room.
 
   rooms     %s: lobby is healthy; staging has a crash-looping service,
-            one that reports no state, and a scheduled restart
+            one that reports no state, and a scheduled restart; fleet has
+            more services than a page and two named worker
   you       @%s in #general, allowed to restart (notifications go to #ops)
   bot log   %s
   http      http://%s/metrics and /readyz
@@ -365,6 +366,7 @@ const demoKeys = `Type what you would type after /room-services (or the whole co
   list lobby
   status staging api
   restart lobby web
+  list fleet, status fleet worker
 Type a button's number to press it: 1 presses [1 …] of the latest message
 with buttons, "click 2 of 5" presses [2 …] of message 5. "as ` + demoViewer + `"
 switches to a user who may only look, "as ` + demoUser + `" back. "?" shows

@@ -323,3 +323,18 @@ func TestDemoTTY(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoFleet: the third room shows paging and a shared name, which a
+// newcomer could otherwise try only against the simulator.
+func TestDemoFleet(t *testing.T) {
+	d := startDemo(t)
+	d.expect("@U0DEMO001> ")
+	d.send("list fleet")
+	list := d.expect("as of")
+	wantAll(t, "list fleet", list, "14 services", "Next", "page 1 of 2")
+	d.send("status fleet worker")
+	cands := d.expect("flt-worker-b")
+	wantAll(t, "status fleet worker", cands, "2 services", "flt-worker-a")
+	d.send("status fleet flt-worker-b")
+	wantAll(t, "status by id", d.expect("(as of"), "queue worker, pool b")
+}

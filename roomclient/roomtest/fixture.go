@@ -191,9 +191,10 @@ var demoJSON []byte
 // minutes after it.
 var demoTime = time.Unix(1767260400, 0)
 
-// DemoFixture returns the demo rooms: "lobby", healthy, and "staging",
-// with a crash-looping service, a service with no state and a scheduled
-// restart. Its times are moved to the present, so the demo shows services
+// DemoFixture returns the demo rooms: "lobby", healthy; "staging", with a
+// crash-looping service, a service with no state and a scheduled restart;
+// and "fleet", with more services than a page of a list and two that
+// share the name "worker". Its times are moved to the present, so the demo shows services
 // up for hours rather than since the day the fixture was written. Each
 // call returns a fresh copy.
 func DemoFixture() *Fixture {

@@ -214,7 +214,8 @@ func TestLoadFixtures(t *testing.T) {
 	if n := len(fx.Rooms["edge"].Services); n != 4 {
 		t.Errorf("edge room has %d services, want 4", n)
 	}
-	if d := DemoFixture(); len(d.Rooms) != 2 || d.Rooms["staging"].Services[0].CrashLoop == nil {
+	if d := DemoFixture(); len(d.Rooms) != 3 || d.Rooms["staging"].Services[0].CrashLoop == nil ||
+		len(d.Rooms["fleet"].Services) != 14 {
 		t.Errorf("demo fixture = %+v", d.Rooms)
 	}
 }
