@@ -63,6 +63,10 @@ type Config struct {
 	// dial opens the connection under the websocket, when tests replace
 	// the network; nil dials TCP.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// cutGrace is how long Close lets a write in progress go on before it
+	// cuts the socket under it; 200ms.
+	cutGrace time.Duration
 }
 
 // maxRetryDelay caps the dial backoff. It is short next to the SDKs' 30s
@@ -116,6 +120,7 @@ func (cfg *Config) setDefaults() {
 	def(&cfg.PingInterval, 30*time.Second)
 	def(&cfg.TokenTTL, 10*time.Minute)
 	def(&cfg.RetryDelay, 500*time.Millisecond)
+	def(&cfg.cutGrace, 200*time.Millisecond)
 	if cfg.URL == "" {
 		cfg.URL = DefaultURL
 	}

@@ -491,6 +491,91 @@ func TestCloseCutsAStuckWrite(t *testing.T) {
 	}
 }
 
+// TestCloseLetsAMovingWriteEnd: Close while the writer is in the middle
+// of a call the room is still reading lets that write end, whole or at a
+// frame's end, and says goodbye with a 1000 close frame. Close used to cut every write in
+// progress at once, so a Close just after a call went out dropped the
+// socket without one (TestClose, about once in 300 runs under -race).
+func TestCloseLetsAMovingWriteEnd(t *testing.T) {
+	inCall := make(chan struct{})
+	closing := make(chan struct{})
+	closeCode := make(chan int, 1)
+	room := newPipedRoom(t, func(ws *websocket.Conn, done <-chan struct{}) {
+		if handshake(ws) != nil {
+			return
+		}
+		// The call's header frame; its data frame waits for Close.
+		if _, _, err := ws.ReadMessage(); err != nil {
+			return
+		}
+		close(inCall)
+		select {
+		case <-closing:
+		case <-done:
+			return
+		}
+		// The rest of the call may or may not come: the writer is free
+		// to leave a message out once nobody waits for its answer.
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) {
+					closeCode <- -1
+					return
+				}
+				closeCode <- ce.Code
+				return
+			}
+		}
+	})
+	cfg := room.config()
+	// Longer than the room can take to read the frame, however busy the
+	// machine; the default is for rooms that do not read at all.
+	cfg.cutGrace = patience
+	c := newScriptClient(t, cfg)
+	errc := make(chan error, 1)
+	go func() { errc <- c.Restart(testCtx(t), "r", "svc-1") }()
+	select {
+	case <-inCall:
+	case <-time.After(patience):
+		t.Fatal("the call never reached the room")
+	}
+
+	cn := onlyConn(t, c)
+	go c.Close()
+	select {
+	case <-cn.quit:
+	case <-time.After(patience):
+		t.Fatal("Close did not stop the connection")
+	}
+	close(closing)
+	select {
+	case code := <-closeCode:
+		if code != websocket.CloseNormalClosure {
+			t.Errorf("the room saw close code %d after the call, want 1000", code)
+		}
+	case <-time.After(patience):
+		t.Fatal("the room saw neither the rest of the call nor a close frame")
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Errorf("Restart = %v, want ErrClosed", err)
+	}
+}
+
+// onlyConn returns the client's one open connection.
+func onlyConn(t *testing.T, c *Client) *conn {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.conns) != 1 {
+		t.Fatalf("the client has %d connections, want 1", len(c.conns))
+	}
+	for _, cn := range c.conns {
+		return cn
+	}
+	return nil
+}
+
 // TestFrameOverReadLimit: a room that announces a frame longer than any
 // message could need loses the connection at once, rather than have the
 // client wait for, or drain, what it would refuse anyway.

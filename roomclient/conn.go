@@ -28,6 +28,9 @@ const writeTimeout = 10 * time.Second
 // errIdle ends a connection nobody used for IdleTimeout.
 var errIdle = errors.New("room connection idle")
 
+// errStopped ends the write of a message once its connection has stopped.
+var errStopped = errors.New("room connection stopped")
+
 // A conn is one websocket to one room. Its reader goroutine hands answers
 // to the calls waiting for them; its writer goroutine is the only one that
 // writes messages, so the frames of two messages never interleave.
@@ -47,12 +50,13 @@ type conn struct {
 	users    int
 	lastUsed time.Time
 
-	// mu guards nextID, pending, dead and writing.
+	// mu guards nextID, pending, dead, writing and cut.
 	mu      sync.Mutex
 	nextID  uint64
 	pending map[uint64]*call
 	dead    error
-	writing bool // the writer is writing a message or a ping
+	writing bool        // the writer is writing a message or a ping
+	cut     *time.Timer // armed by stop while writing, until the write ends
 }
 
 // A call is one request in flight.
@@ -75,7 +79,9 @@ func newToolCallID() string {
 }
 
 // stop ends the connection once: every pending call fails with err, and
-// the writer closes the websocket. A write in progress is cut short.
+// the writer closes the websocket. A write in progress gets cutGrace to
+// end, as one the room reads ends in microseconds and is then followed by
+// a close frame; past that it is cut short.
 func (cn *conn) stop(err error) {
 	cn.once.Do(func() {
 		// Out of the pool first: a failed caller that calls again at once
@@ -86,7 +92,7 @@ func (cn *conn) stop(err error) {
 		pending := cn.pending
 		cn.pending = nil
 		if cn.writing {
-			cn.cutLocked()
+			cn.cut = time.AfterFunc(cn.c.cfg.cutGrace, cn.cutStuckWrite)
 		}
 		cn.mu.Unlock()
 		for _, cl := range pending {
@@ -97,14 +103,19 @@ func (cn *conn) stop(err error) {
 	})
 }
 
-// cutLocked ends the write in progress at once. A room that stopped
-// reading would otherwise hold the writer, and Close, for writeTimeout.
-// A deadline set now would not do: gorilla/websocket sets the socket's
-// deadline again before each frame, and a message is many frames. So the
-// socket itself is closed; the writer was not going to send a close frame
-// in the middle of a message anyway. Under TLS it is the connection below
-// that is closed, as tls.Conn.Close would first try to write an alert.
-func (cn *conn) cutLocked() {
+// cutStuckWrite ends a write that outlived stop's grace. A room that
+// stopped reading would otherwise hold the writer, and Close, for
+// writeTimeout. A deadline set now would not do: gorilla/websocket sets
+// the socket's deadline again before each frame, and a message is many
+// frames. So the socket itself is closed; a close frame could not get
+// past the stuck write anyway. Under TLS it is the connection below that
+// is closed, as tls.Conn.Close would first try to write an alert.
+func (cn *conn) cutStuckWrite() {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if !cn.writing {
+		return
+	}
 	nc := cn.ws.NetConn()
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
@@ -128,6 +139,9 @@ func (cn *conn) endWrite() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	cn.writing = false
+	if cn.cut != nil {
+		cn.cut.Stop()
+	}
 }
 
 func (cn *conn) deadErr() error {
@@ -246,6 +260,13 @@ func (cn *conn) send(cl *call) error {
 	cn.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 	return wire.Frames(cl.id, wire.TypeInvokeTool, cl.body, wire.ChunkSize,
 		func(prefix, data []byte) error {
+			// The rest of a message nobody waits for is not worth
+			// the grace stop gives the write.
+			select {
+			case <-cn.quit:
+				return errStopped
+			default:
+			}
 			w, err := cn.ws.NextWriter(websocket.BinaryMessage)
 			if err != nil {
 				return err
