@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/roomops/roombot/claims"
 	"github.com/roomops/roombot/roomclient/roomtest"
 	"github.com/roomops/roombot/slacksim"
 )
@@ -162,6 +164,35 @@ func testRedeliveredCommandAnsweredOnce(t *testing.T, store func(*options)) {
 		t.Errorf("redelivered list has %d audit lines, want 1", n)
 	}
 	h.noViolations()
+}
+
+// TestRedeliveryTenMinutesLater: Slack can deliver an envelope again long
+// after the first delivery, and the bot must still know it then. The
+// claim store runs on a clock the test moves, past the 10 minutes an
+// envelope id has to be remembered.
+func TestRedeliveryTenMinutesLater(t *testing.T) {
+	clock := newClock()
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) { c.Claims = claims.NewMemory(clock.Now) }
+	})
+	env := h.send(vera, "list lobby")
+	h.reply(env)
+	h.waitAudit(env.ID)
+
+	clock.advance(10*time.Minute + time.Second)
+	if _, err := h.slack.Redeliver(h.ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	h.waitLog("dropping the late redelivery", func(l logLine) bool {
+		return l.str("msg") == "redelivery dropped" && l.str("envelope_id") == env.ID
+	})
+	h.fence()
+	if n := len(h.slack.Replies(env)); n != 1 {
+		t.Errorf("list redelivered 10 min later answered %d times, want once", n)
+	}
+	if got := h.room.Calls("lobby", "list"); got != 1 {
+		t.Errorf("room saw %d list calls, want 1", got)
+	}
 }
 
 // TestRetryWithoutFirstDelivery: a delivery marked as a retry whose first

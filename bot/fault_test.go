@@ -444,6 +444,39 @@ func TestSpentResponseURL(t *testing.T) {
 	}
 }
 
+// TestRateLimitedRepliesGiveUp: a response_url that answers 429 every
+// time is tried three times in all, each after its Retry-After, not for
+// as long as Slack keeps refusing; then the answer goes as an ephemeral
+// message, since a 429 proves the post was not taken.
+func TestRateLimitedRepliesGiveUp(t *testing.T) {
+	h := newHarness(t)
+	for range 4 {
+		h.slack.FailNext("response_url", slacksim.Fault{
+			Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	}
+	env := h.send(vera, "list lobby")
+	h.waitAudit(env.ID)
+
+	var posts []slacksim.Call
+	for _, c := range h.slack.Calls("response_url") {
+		if c.Status == http.StatusTooManyRequests {
+			posts = append(posts, c)
+		}
+	}
+	if len(posts) != 3 {
+		t.Fatalf("response_url answered 429 to %d posts, want 3 before giving up", len(posts))
+	}
+	for i := 1; i < len(posts); i++ {
+		if gap := posts[i].Time.Sub(posts[i-1].Time); gap < time.Second {
+			t.Errorf("post %d came %v after a 429, want at least Retry-After (1s)", i+1, gap)
+		}
+	}
+	calls := h.slack.Calls("chat.postEphemeral")
+	if len(calls) != 1 || !strings.Contains(calls[0].Field("text"), "5 services") {
+		t.Errorf("chat.postEphemeral calls = %d, want one with the list", len(calls))
+	}
+}
+
 // TestReplyErrorHidesResponseURL: when the post to a response_url fails
 // on the network, the log says so without the URL. Go's HTTP errors carry
 // it, and whoever holds a response_url may post to the user for half an

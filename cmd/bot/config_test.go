@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,6 +74,47 @@ func TestConfigGood(t *testing.T) {
 		t.Errorf("restarters = %s, want [U0ALICE01 S0OPS0001]", got)
 	}
 }
+
+// TestLogFormats: ROOMBOT_LOG_FORMAT picks JSON or text, in any case,
+// and ROOMBOT_LOG_LEVEL drops what is below it.
+func TestLogFormats(t *testing.T) {
+	tests := []struct {
+		format, level string
+		want          string // the line logged at Warn
+	}{
+		{"", "", `{"time":"T","level":"WARN","msg":"room slow","room":"lobby"}`},
+		{"JSON", "warn", `{"time":"T","level":"WARN","msg":"room slow","room":"lobby"}`},
+		{"text", "", `time=T level=WARN msg="room slow" room=lobby`},
+		{"Text", "error", ``},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("format=%q level=%q", tt.format, tt.level), func(t *testing.T) {
+			env := map[string]string{}
+			if tt.format != "" {
+				env["ROOMBOT_LOG_FORMAT"] = tt.format
+			}
+			if tt.level != "" {
+				env["ROOMBOT_LOG_LEVEL"] = tt.level
+			}
+			setEnv(t, env)
+			c, err := loadChecked(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			log := newLogger(c, &buf)
+			log.Debug("hidden at info and above")
+			log.Warn("room slow", "room", "lobby")
+			got := strings.TrimSpace(timeField.ReplaceAllString(buf.String(), "${1}T"))
+			if got != tt.want {
+				t.Errorf("logged %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// timeField matches the time of a JSON or text log line.
+var timeField = regexp.MustCompile(`("time":"|time=)[^" ]+`)
 
 // TestConfigErrors checks that each bad setting is refused with a message
 // naming its variable.

@@ -154,6 +154,35 @@ func TestMetricsCountACommand(t *testing.T) {
 	}
 }
 
+// TestMetricsCountFaults: a refusal, a 429 from Slack and a lost socket
+// each show in their counter, as an operator alerting on them needs.
+func TestMetricsCountFaults(t *testing.T) {
+	s := serveWorld(t)
+	ctx := testContext(t)
+	s.slack.WaitConnections(ctx, 1)
+
+	if m := command(t, ctx, s.slack, "U0STRANGE1", "list lobby"); !strings.Contains(m.Render(), "not allowed") {
+		t.Errorf("a stranger's list answered:\n%s", m.Render())
+	}
+	s.slack.FailNext("response_url", slacksim.Fault{
+		Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	if m := command(t, ctx, s.slack, "U0ALICE01", "list lobby"); !strings.Contains(m.Render(), "web") {
+		t.Errorf("list after a 429 answered:\n%s", m.Render())
+	}
+	s.slack.DropConnections()
+
+	s.waitBody(t, "/metrics", "roombot_socket_reconnects_total 1")
+	body := s.waitBody(t, "/metrics", `roombot_commands_total{outcome="ok",verb="list"} 1`)
+	for _, want := range []string{
+		`roombot_denials_total{verb="list"} 1`,
+		`roombot_slack_rate_limited_total{method="response_url"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
 // TestRedisUnreachable: with the shared claim store down, /readyz says so,
 // a restart is refused rather than risk running twice, and list works.
 func TestRedisUnreachable(t *testing.T) {
