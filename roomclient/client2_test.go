@@ -491,6 +491,31 @@ func TestCloseCutsAStuckWrite(t *testing.T) {
 	}
 }
 
+// TestBackoff: the waits between dial attempts double from the first up
+// to maxRetryDelay, and each is jittered between half and all of its
+// step, so that clients a room refused together spread out.
+func TestBackoff(t *testing.T) {
+	b := backoff{next: 500 * time.Millisecond}
+	step := 500 * time.Millisecond
+	for i := range 12 {
+		if w := b.wait(); w < step/2 || w > step {
+			t.Errorf("wait %d = %v, want between %v and %v", i+1, w, step/2, step)
+		}
+		step = min(2*step, maxRetryDelay)
+	}
+	if step != maxRetryDelay {
+		t.Fatalf("the steps never reached the cap: %v", step)
+	}
+
+	seen := map[time.Duration]bool{}
+	for range 50 {
+		seen[(&backoff{next: time.Second}).wait()] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("50 first waits took %d values, want them spread", len(seen))
+	}
+}
+
 // TestCloseLetsAMovingWriteEnd: Close while the writer is in the middle
 // of a call the room is still reading lets that write end, whole or at a
 // frame's end, and says goodbye with a 1000 close frame. Close used to cut every write in

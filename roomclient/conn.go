@@ -499,7 +499,7 @@ func (c *Client) connect(room string, d *dial) (*conn, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.DialTimeout)
 	defer cancel()
 	log := c.log.With("room", room)
-	delay := c.cfg.RetryDelay
+	waits := backoff{next: c.cfg.RetryDelay}
 	var last error
 	unreachable := 0
 	for attempt := 1; ; attempt++ {
@@ -530,12 +530,21 @@ func (c *Client) connect(room string, d *dial) (*conn, error) {
 			return nil, fmt.Errorf("connecting to room %q: unreachable after %d attempts: %w",
 				room, attempt, err)
 		}
-		if !sleep(ctx, jitter(delay)) {
+		if !sleep(ctx, waits.wait()) {
 			return nil, fmt.Errorf("connecting to room %q: gave up after %d attempts: %w",
 				room, attempt, err)
 		}
-		delay = min(delay*2, maxRetryDelay)
 	}
+}
+
+// A backoff gives the waits between dial attempts: doubling from the
+// first up to maxRetryDelay, each jittered.
+type backoff struct{ next time.Duration }
+
+func (b *backoff) wait() time.Duration {
+	d := jitter(b.next)
+	b.next = min(b.next*2, maxRetryDelay)
+	return d
 }
 
 // countUnreachable counts consecutive failures to reach the room server

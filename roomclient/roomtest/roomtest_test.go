@@ -421,6 +421,32 @@ func TestFaultsOnTheWire(t *testing.T) {
 		}
 	})
 
+	t.Run("ExtraHeaderKeys", func(t *testing.T) {
+		r, _ := open(t, Faults{ExtraHeaderKeys: true})
+		r.send(1, wire.TypeInvokeTool, listCall)
+		h := r.answer(1)
+		for _, key := range []string{"__meshagent__", "x_roomtest", "type"} {
+			if _, ok := h[key]; !ok {
+				t.Errorf("answer header %v lacks %q", h, key)
+			}
+		}
+	})
+
+	t.Run("SwapHandshake", func(t *testing.T) {
+		s := demoServer(t)
+		if err := s.SetFaults("lobby", Faults{SwapHandshake: true}); err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := dialRaw(t, s, "lobby", bearer("t"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, second := r.next(), r.next()
+		if first.Type != wire.TypeConnected || second.Type != wire.TypeRoomReady {
+			t.Errorf("handshake came as %q then %q, want connected first", first.Type, second.Type)
+		}
+	})
+
 	t.Run("Reorder", func(t *testing.T) {
 		r, _ := open(t, Faults{Reorder: 2})
 		r.send(1, wire.TypeInvokeTool, listCall)
