@@ -133,24 +133,7 @@ func TestRedeliveredCommandAnsweredOnce(t *testing.T) {
 
 func testRedeliveredCommandAnsweredOnce(t *testing.T, store func(*options)) {
 	h := newHarness(t, store)
-	env := h.send(vera, "list lobby")
-	h.reply(env)
-	h.waitAudit(env.ID)
-	again, err := h.slack.Redeliver(h.ctx, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitLog("dropping the redelivery", func(l logLine) bool {
-		return l.str("msg") == "redelivery dropped" && l.str("envelope_id") == env.ID
-	})
-	h.fence()
-
-	if n := len(h.slack.Replies(env)); n != 1 {
-		t.Errorf("redelivered list answered %d times, want once", n)
-	}
-	if got := h.room.Calls("lobby", "list"); got != 1 {
-		t.Errorf("room saw %d list calls, want 1", got)
-	}
+	env, again := redeliverList(t, h, func() {})
 	var attempts []int
 	for _, a := range h.slack.Acks() {
 		if a.EnvelopeID == env.ID {
@@ -175,24 +158,34 @@ func TestRedeliveryTenMinutesLater(t *testing.T) {
 	h := newHarness(t, func(o *options) {
 		o.conf = func(c *botConfig) { c.Claims = claims.NewMemory(clock.Now) }
 	})
+	redeliverList(t, h, func() { clock.advance(10*time.Minute + time.Second) })
+}
+
+// redeliverList runs list lobby, calls between once it is answered, then
+// has Slack deliver its envelope again. It checks that the redelivery is
+// dropped: one answer, one room call.
+func redeliverList(t *testing.T, h *harness, between func()) (*slacksim.Envelope, *slacksim.Envelope) {
+	t.Helper()
 	env := h.send(vera, "list lobby")
 	h.reply(env)
 	h.waitAudit(env.ID)
-
-	clock.advance(10*time.Minute + time.Second)
-	if _, err := h.slack.Redeliver(h.ctx, env); err != nil {
+	between()
+	again, err := h.slack.Redeliver(h.ctx, env)
+	if err != nil {
 		t.Fatal(err)
 	}
-	h.waitLog("dropping the late redelivery", func(l logLine) bool {
+	h.waitLog("dropping the redelivery", func(l logLine) bool {
 		return l.str("msg") == "redelivery dropped" && l.str("envelope_id") == env.ID
 	})
 	h.fence()
+
 	if n := len(h.slack.Replies(env)); n != 1 {
-		t.Errorf("list redelivered 10 min later answered %d times, want once", n)
+		t.Errorf("redelivered list answered %d times, want once", n)
 	}
 	if got := h.room.Calls("lobby", "list"); got != 1 {
 		t.Errorf("room saw %d list calls, want 1", got)
 	}
+	return env, again
 }
 
 // TestRetryWithoutFirstDelivery: a delivery marked as a retry whose first

@@ -461,13 +461,7 @@ func TestCloseCutsAStuckWrite(t *testing.T) {
 		<-done
 	})
 	c := newScriptClient(t, room.config())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Restart(testCtx(t), "r", "svc-1") }()
-	select {
-	case <-inCall:
-	case <-time.After(patience):
-		t.Fatal("the call never reached the room")
-	}
+	errc := restartInFlight(t, c, inCall)
 
 	closed := make(chan struct{})
 	go func() {
@@ -558,13 +552,7 @@ func TestCloseLetsAMovingWriteEnd(t *testing.T) {
 	// machine; the default is for rooms that do not read at all.
 	cfg.cutGrace = patience
 	c := newScriptClient(t, cfg)
-	errc := make(chan error, 1)
-	go func() { errc <- c.Restart(testCtx(t), "r", "svc-1") }()
-	select {
-	case <-inCall:
-	case <-time.After(patience):
-		t.Fatal("the call never reached the room")
-	}
+	errc := restartInFlight(t, c, inCall)
 
 	cn := onlyConn(t, c)
 	go c.Close()
@@ -585,6 +573,21 @@ func TestCloseLetsAMovingWriteEnd(t *testing.T) {
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Errorf("Restart = %v, want ErrClosed", err)
 	}
+}
+
+// restartInFlight starts a restart on c and waits for inCall, which the
+// room closes once the call reaches it. The restart's error comes on the
+// channel returned.
+func restartInFlight(t *testing.T, c *Client, inCall <-chan struct{}) <-chan error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Restart(testCtx(t), "r", "svc-1") }()
+	select {
+	case <-inCall:
+	case <-time.After(patience):
+		t.Fatal("the call never reached the room")
+	}
+	return errc
 }
 
 // onlyConn returns the client's one open connection.
