@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/roomops/roombot/roomclient/roomtest"
@@ -304,17 +306,38 @@ func (b *bench) profile(bot *child, cfg config) func() {
 	b.runs++
 	file := filepath.Join(b.perf, fmt.Sprintf("bot-s%d-r%d-c%d-%d.perf.data",
 		cfg.Services, cfg.Rooms, cfg.Conc, b.runs))
+	// perf does not make the directory, and says why it failed only on
+	// its stderr: without both, -perf used to record nothing, silently.
+	if err := os.MkdirAll(b.perf, 0o755); err != nil {
+		b.log("perf: %v", err)
+		return func() {}
+	}
 	cmd := exec.Command("perf", "record", "-q", "-F", "2999", "-g",
 		"-p", strconv.Itoa(bot.cmd.Process.Pid), "-o", file)
+	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.log("perf: %v", err)
 		return func() {}
 	}
 	return func() {
 		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
+		if err := cmd.Wait(); err != nil && !interrupted(err) {
+			b.log("perf: %v", err)
+			return
+		}
 		b.log("bot profile: perf report -i %s", file)
 	}
+}
+
+// interrupted reports whether err is a process ending on the interrupt
+// that profile sends it, which is how perf record is asked to stop.
+func interrupted(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == os.Interrupt
 }
 
 // ready waits for the child's Socket Mode connection, lets it settle,
