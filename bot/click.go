@@ -301,15 +301,14 @@ func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyT
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
-	l, err := b.list(ctx, room)
+	ls, err := b.listing(ctx, room)
 	if err != nil {
 		b.respond(ctx, log, to, b.roomFailure(log, d, room, err), false)
 		return
 	}
 	canRestart := b.may(ctx, d.user, authz.Restart)
 	takeCPU(ctx)
-	m := commands.List(l, p.Page, canRestart, b.now())
-	b.respond(ctx, log, to, m, true)
+	b.respond(ctx, log, to, ls.page(p.Page, canRestart, b.now()), true)
 }
 
 // invalidButton answers a button whose value roombot cannot read: forged,

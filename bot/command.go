@@ -182,19 +182,14 @@ func isWatchVerb(v commands.Verb) bool {
 }
 
 func (b *Bot) listCmd(ctx context.Context, log *slog.Logger, d *decision, room string) commands.Message {
-	l, err := b.list(ctx, room)
+	ls, err := b.listing(ctx, room)
 	if err != nil {
 		return b.roomFailure(log, d, room, err)
 	}
 	// The allow-list may ask Slack for a group's members: not in the turn.
 	canRestart := b.may(ctx, d.user, authz.Restart)
 	takeCPU(ctx)
-	// TODO(bot): commands that shared one room call each render the same
-	// page, and slack-go encodes each reply again: with 50 lists of one
-	// room outstanding, rendering and encoding are a third of the bot's
-	// CPU (BENCHMARKS.md). A page rendered and encoded once per shared
-	// list would take most of that away.
-	return commands.List(l, 0, canRestart, b.now())
+	return ls.page(1, canRestart, b.now())
 }
 
 func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room, name string) commands.Message {

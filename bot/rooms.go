@@ -15,12 +15,21 @@ import (
 	"github.com/roomops/roombot/roomclient"
 )
 
-// list asks room for its services. Concurrent asks for one room share a
+// list asks room for its services, as listing does.
+func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
+	ls, err := b.listing(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	return ls.list, nil
+}
+
+// listing asks room for its services. Concurrent asks for one room share a
 // single room call: in a burst, the room and the bot's two cores do the
 // work once. The shared call runs on its own deadline, so one asker giving
 // up does not fail the others; each asker still stops at its own, and the
 // shared call at the end of the bot's work.
-func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
+func (b *Bot) listing(ctx context.Context, room string) (*listing, error) {
 	ch := b.lists.DoChan(room, func() (_ any, err error) {
 		// The shared call runs in singleflight's own goroutine, where a
 		// panic would end the process past any handler's recover.
@@ -34,7 +43,10 @@ func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
 		start := time.Now()
 		l, err := b.rooms.List(callCtx, room)
 		b.met.roomCall("list", time.Since(start), err)
-		return l, err
+		if err != nil {
+			return nil, err
+		}
+		return &listing{list: l}, nil
 	})
 	select {
 	case r := <-ch:
@@ -60,11 +72,11 @@ func (b *Bot) list(ctx context.Context, room string) (*roomclient.List, error) {
 // shared call's own answer.
 const sharedGrace = 200 * time.Millisecond
 
-func listResult(r singleflight.Result) (*roomclient.List, error) {
+func listResult(r singleflight.Result) (*listing, error) {
 	if r.Err != nil {
 		return nil, r.Err
 	}
-	return r.Val.(*roomclient.List), nil
+	return r.Val.(*listing), nil
 }
 
 // A panicError is a panic caught in a shared room call. It reaches every
