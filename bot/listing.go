@@ -31,7 +31,9 @@ type pageKey struct {
 // page returns page of the list as commands.List draws it, drawn once
 // for all the listing's askers. The time the first asker passes is the
 // one shown to all of them: they share the room's answer of that moment
-// anyway.
+// anyway. The message is shared: its blocks are capped at their length,
+// so that an append makes a copy rather than write where another asker
+// reads.
 //
 // The page is not encoded once for all of them: slack-go encodes each
 // message it posts, and a block that brings its own JSON is checked by
@@ -46,6 +48,7 @@ func (ls *listing) page(page int, canRestart bool, now time.Time) commands.Messa
 		return m
 	}
 	m := commands.List(ls.list, page, canRestart, now)
+	m.Blocks = m.Blocks[:len(m.Blocks):len(m.Blocks)]
 	if ls.pages == nil {
 		ls.pages = make(map[pageKey]commands.Message)
 	}

@@ -63,14 +63,22 @@ func TestListingPage(t *testing.T) {
 			}
 		}
 	}
-	if later := ls.page(1, true, now.Add(time.Minute)); &later.Blocks[0] != &ls.pages[pageKey{1, true}].Blocks[0] {
+	first := ls.pages[pageKey{1, true}]
+	if later := ls.page(1, true, now.Add(time.Minute)); &later.Blocks[0] != &first.Blocks[0] {
 		t.Error("page 1 drawn again for an asker a minute later")
 	}
 	if n := len(ls.pages); n != len(tests) {
 		t.Errorf("listing holds %d pages, want %d", n, len(tests))
 	}
-	if a, v := blocksJSON(t, ls.page(1, true, now)), blocksJSON(t, ls.page(1, false, now)); !strings.Contains(a, commands.ActionRestartAsk) || strings.Contains(v, commands.ActionRestartAsk) {
+	asker := blocksJSON(t, ls.page(1, true, now))
+	viewer := blocksJSON(t, ls.page(1, false, now))
+	button := commands.ActionRestartAsk
+	if !strings.Contains(asker, button) || strings.Contains(viewer, button) {
 		t.Errorf("the restarter's page and the viewer's are not told apart")
+	}
+	if m := ls.page(1, true, now); cap(m.Blocks) != len(m.Blocks) {
+		t.Errorf("a shared page's blocks have room for %d more: an append would write into it",
+			cap(m.Blocks)-len(m.Blocks))
 	}
 }
 

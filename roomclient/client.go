@@ -64,8 +64,9 @@ type Config struct {
 	// the network; nil dials TCP.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
-	// cutGrace is how long Close lets a write in progress go on before it
-	// cuts the socket under it; 200ms.
+	// cutGrace is how long a write in progress may go on once its
+	// connection stops, by Close or a failure, before the socket is cut
+	// under it; 200ms.
 	cutGrace time.Duration
 }
 

@@ -461,7 +461,7 @@ func TestCloseCutsAStuckWrite(t *testing.T) {
 		<-done
 	})
 	c := newScriptClient(t, room.config())
-	errc := restartInFlight(t, c, inCall)
+	errc := restartInFlight(t, c, "svc-1", inCall)
 
 	closed := make(chan struct{})
 	go func() {
@@ -497,8 +497,8 @@ func TestBackoff(t *testing.T) {
 		}
 		step = min(2*step, maxRetryDelay)
 	}
-	if step != maxRetryDelay {
-		t.Fatalf("the steps never reached the cap: %v", step)
+	if b.next != maxRetryDelay {
+		t.Fatalf("after 12 waits the next step is %v, want the cap %v", b.next, maxRetryDelay)
 	}
 
 	seen := map[time.Duration]bool{}
@@ -511,19 +511,47 @@ func TestBackoff(t *testing.T) {
 }
 
 // TestCloseLetsAMovingWriteEnd: Close while the writer is in the middle
-// of a call the room is still reading lets that write end, whole or at a
-// frame's end, and says goodbye with a 1000 close frame. Close used to cut every write in
-// progress at once, so a Close just after a call went out dropped the
-// socket without one (TestClose, about once in 300 runs under -race).
+// of a call the room is still reading lets the frame being written end,
+// leaves out the rest of the call, and says goodbye with a 1000 close
+// frame. Close used to cut every write in progress at once, so a Close
+// just after a call went out dropped the socket without one (TestClose,
+// about once in 300 runs under -race).
 func TestCloseLetsAMovingWriteEnd(t *testing.T) {
+	tests := []struct {
+		name string
+		id   string // the id restarted: its length sets the call's frames
+	}{
+		{"one data frame", "svc-1"},
+		{"four data frames", strings.Repeat("s", 3*wire.ChunkSize)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frames, code := closeDuringCall(t, tt.id)
+			if frames > 1 {
+				t.Errorf("the room read %d data frames after Close, want at most the one being written", frames)
+			}
+			if code != websocket.CloseNormalClosure {
+				t.Errorf("the room saw close code %d after the call, want 1000", code)
+			}
+		})
+	}
+}
+
+// closeDuringCall restarts id on a piped room, closes the client once the
+// room has read the call's header frame, and returns how many frames the
+// room read after that, and the code of the close frame that ended them
+// (-1 for none).
+func closeDuringCall(t *testing.T, id string) (frames, code int) {
+	t.Helper()
 	inCall := make(chan struct{})
 	closing := make(chan struct{})
-	closeCode := make(chan int, 1)
+	type seen struct{ frames, code int }
+	seenc := make(chan seen, 1)
 	room := newPipedRoom(t, func(ws *websocket.Conn, done <-chan struct{}) {
 		if handshake(ws) != nil {
 			return
 		}
-		// The call's header frame; its data frame waits for Close.
+		// The call's header frame; its data frames wait for Close.
 		if _, _, err := ws.ReadMessage(); err != nil {
 			return
 		}
@@ -533,26 +561,27 @@ func TestCloseLetsAMovingWriteEnd(t *testing.T) {
 		case <-done:
 			return
 		}
-		// The rest of the call may or may not come: the writer is free
-		// to leave a message out once nobody waits for its answer.
+		var s seen
 		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				var ce *websocket.CloseError
-				if !errors.As(err, &ce) {
-					closeCode <- -1
-					return
-				}
-				closeCode <- ce.Code
-				return
+			_, _, err := ws.ReadMessage()
+			if err == nil {
+				s.frames++
+				continue
 			}
+			s.code = -1
+			if ce, ok := errors.AsType[*websocket.CloseError](err); ok {
+				s.code = ce.Code
+			}
+			seenc <- s
+			return
 		}
 	})
 	cfg := room.config()
-	// Longer than the room can take to read the frame, however busy the
+	// Longer than the room can take to read a frame, however busy the
 	// machine; the default is for rooms that do not read at all.
 	cfg.cutGrace = patience
 	c := newScriptClient(t, cfg)
-	errc := restartInFlight(t, c, inCall)
+	errc := restartInFlight(t, c, id, inCall)
 
 	cn := onlyConn(t, c)
 	go c.Close()
@@ -562,26 +591,25 @@ func TestCloseLetsAMovingWriteEnd(t *testing.T) {
 		t.Fatal("Close did not stop the connection")
 	}
 	close(closing)
+	var s seen
 	select {
-	case code := <-closeCode:
-		if code != websocket.CloseNormalClosure {
-			t.Errorf("the room saw close code %d after the call, want 1000", code)
-		}
+	case s = <-seenc:
 	case <-time.After(patience):
 		t.Fatal("the room saw neither the rest of the call nor a close frame")
 	}
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Errorf("Restart = %v, want ErrClosed", err)
 	}
+	return s.frames, s.code
 }
 
-// restartInFlight starts a restart on c and waits for inCall, which the
-// room closes once the call reaches it. The restart's error comes on the
-// channel returned.
-func restartInFlight(t *testing.T, c *Client, inCall <-chan struct{}) <-chan error {
+// restartInFlight starts a restart of id on c and waits for inCall,
+// which the room closes once the call reaches it. The restart's error
+// comes on the channel returned.
+func restartInFlight(t *testing.T, c *Client, id string, inCall <-chan struct{}) <-chan error {
 	t.Helper()
 	errc := make(chan error, 1)
-	go func() { errc <- c.Restart(testCtx(t), "r", "svc-1") }()
+	go func() { errc <- c.Restart(testCtx(t), "r", id) }()
 	select {
 	case <-inCall:
 	case <-time.After(patience):

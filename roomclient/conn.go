@@ -113,9 +113,15 @@ func (cn *conn) stop(err error) {
 func (cn *conn) cutStuckWrite() {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
-	if !cn.writing {
-		return
+	if cn.writing {
+		cn.closeRaw()
 	}
+}
+
+// closeRaw closes the connection under the websocket, and under TLS when
+// there is TLS: tls.Conn.Close would first write an alert, and wait up to
+// five seconds for a room that does not read.
+func (cn *conn) closeRaw() {
 	nc := cn.ws.NetConn()
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
@@ -279,15 +285,21 @@ func (cn *conn) send(cl *call) error {
 
 // closeWS says goodbye with a normal close frame, then drops the socket.
 // Waiting for the room's close frame would only delay Close: nothing
-// more is read from this connection.
+// more is read from this connection. A close frame that could not be
+// written says the room is not reading, so the socket is dropped without
+// TLS's goodbye too.
 //
 // TODO(roomclient): a room that stopped reading with the socket's buffers
-// full, between two messages, holds this close frame, and so Close, for
-// up to its one-second deadline; only a write in the middle of a message
-// is cut (see cutLocked).
+// full holds this close frame, and so Close, for up to its one-second
+// deadline; only a write still going on when the connection stopped is
+// cut sooner (see cutStuckWrite).
 func (cn *conn) closeWS() {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-	cn.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	err := cn.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	if err != nil {
+		cn.closeRaw()
+		return
+	}
 	cn.ws.Close()
 }
 

@@ -78,14 +78,23 @@ func TestConfigGood(t *testing.T) {
 // TestLogFormats: ROOMBOT_LOG_FORMAT picks JSON or text, in any case,
 // and ROOMBOT_LOG_LEVEL drops what is below it.
 func TestLogFormats(t *testing.T) {
+	const (
+		jsonInfo  = `{"time":"T","level":"INFO","msg":"room listed","room":"lobby"}`
+		jsonWarn  = `{"time":"T","level":"WARN","msg":"room slow","room":"lobby"}`
+		jsonError = `{"time":"T","level":"ERROR","msg":"room down","room":"lobby"}`
+		textInfo  = `time=T level=INFO msg="room listed" room=lobby`
+		textWarn  = `time=T level=WARN msg="room slow" room=lobby`
+		textError = `time=T level=ERROR msg="room down" room=lobby`
+	)
 	tests := []struct {
 		format, level string
-		want          string // the line logged at Warn
+		want          []string
 	}{
-		{"", "", `{"time":"T","level":"WARN","msg":"room slow","room":"lobby"}`},
-		{"JSON", "warn", `{"time":"T","level":"WARN","msg":"room slow","room":"lobby"}`},
-		{"text", "", `time=T level=WARN msg="room slow" room=lobby`},
-		{"Text", "error", ``},
+		{"", "", []string{jsonInfo, jsonWarn, jsonError}},
+		{"JSON", "warn", []string{jsonWarn, jsonError}},
+		{"text", "", []string{textInfo, textWarn, textError}},
+		{"Text", "warn", []string{textWarn, textError}},
+		{"TEXT", "error", []string{textError}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("format=%q level=%q", tt.format, tt.level), func(t *testing.T) {
@@ -103,11 +112,13 @@ func TestLogFormats(t *testing.T) {
 			}
 			var buf bytes.Buffer
 			log := newLogger(c, &buf)
-			log.Debug("hidden at info and above")
+			log.Debug("room dialled", "room", "lobby")
+			log.Info("room listed", "room", "lobby")
 			log.Warn("room slow", "room", "lobby")
-			got := strings.TrimSpace(timeField.ReplaceAllString(buf.String(), "${1}T"))
-			if got != tt.want {
-				t.Errorf("logged %q, want %q", got, tt.want)
+			log.Error("room down", "room", "lobby")
+			out := strings.TrimSpace(timeField.ReplaceAllString(buf.String(), "${1}T"))
+			if want := strings.Join(tt.want, "\n"); out != want {
+				t.Errorf("logged:\n%s\nwant:\n%s", out, want)
 			}
 		})
 	}

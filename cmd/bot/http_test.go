@@ -161,21 +161,24 @@ func TestMetricsCountFaults(t *testing.T) {
 	ctx := testContext(t)
 	s.slack.WaitConnections(ctx, 1)
 
-	if m := command(t, ctx, s.slack, "U0STRANGE1", "list lobby"); !strings.Contains(m.Render(), "not allowed") {
+	m := command(t, ctx, s.slack, "U0STRANGE1", "list lobby")
+	if !strings.Contains(m.Render(), "not allowed") {
 		t.Errorf("a stranger's list answered:\n%s", m.Render())
 	}
 	s.slack.FailNext("response_url", slacksim.Fault{
 		Status: http.StatusTooManyRequests, RetryAfter: time.Second})
-	if m := command(t, ctx, s.slack, "U0ALICE01", "list lobby"); !strings.Contains(m.Render(), "web") {
+	m = command(t, ctx, s.slack, "U0ALICE01", "list lobby")
+	if !strings.Contains(m.Render(), "web") {
 		t.Errorf("list after a 429 answered:\n%s", m.Render())
 	}
 	s.slack.DropConnections()
 
-	s.waitBody(t, "/metrics", "roombot_socket_reconnects_total 1")
-	body := s.waitBody(t, "/metrics", `roombot_commands_total{outcome="ok",verb="list"} 1`)
+	// Each figure ends its line: "… 1" alone would take 12 too.
+	s.waitBody(t, "/metrics", "roombot_socket_reconnects_total 1\n")
+	body := s.waitBody(t, "/metrics", `roombot_commands_total{outcome="ok",verb="list"} 1`+"\n")
 	for _, want := range []string{
-		`roombot_denials_total{verb="list"} 1`,
-		`roombot_slack_rate_limited_total{method="response_url"} 1`,
+		`roombot_denials_total{verb="list"} 1` + "\n",
+		`roombot_slack_rate_limited_total{method="response_url"} 1` + "\n",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
