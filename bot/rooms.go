@@ -169,5 +169,12 @@ func statusError(room string, status int) (format string, args []any) {
 	case 423:
 		return "Room %s is disabled (HTTP 423).", []any{room}
 	}
+	switch {
+	case status >= 300 && status < 400:
+		return "The room server redirected roombot away from room %s (HTTP %d): " +
+			"MESHAGENT_ROOM_URL may not point at a MeshAgent room server.", []any{room, status}
+	case status < 500 && status != 408 && status != 429:
+		return "The room server refused roombot's request for room %s (HTTP %d).", []any{room, status}
+	}
 	return "Room %s is not taking connections right now (HTTP %d). Try again later.", []any{room, status}
 }

@@ -216,13 +216,16 @@ func build(verb Verb, args []string) (Command, error) {
 // space, control, invisible and blank characters (zero-width spaces,
 // joiners, direction marks, the blank Braille pattern, a variation
 // selector after a letter), a combining mark with nothing before it,
-// Slack's markup characters <, > and |, and Slack mentions. Dots,
-// slashes, quotes and anything else are accepted and left for the room
-// to judge.
+// Slack's markup characters <, > and |, Slack mentions, and the names "."
+// and "..", which a room's URL path would read as "this folder" and "the
+// one above". Other dots, slashes, quotes and anything else are accepted
+// and left for the room to judge.
 func ValidName(kind, s string) error {
 	switch {
 	case s == "":
 		return usagef("the %s name is empty", kind)
+	case s == "." || s == "..":
+		return usagef("%s cannot be a %s name", quote(s), kind)
 	case !utf8.ValidString(s):
 		return usagef("the %s name is not valid text", kind)
 	case utf8.RuneCountInString(s) > MaxName:

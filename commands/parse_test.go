@@ -74,6 +74,8 @@ func TestParse(t *testing.T) {
 		{name: "escape sequence", text: "list a\x1b[31m", err: "control character"},
 		{name: "zero-width only", text: "list \u200b", err: "invisible character"},
 		{name: "empty quotes", text: `list ""`, err: "the room name is empty"},
+		{name: "dot room", text: "list .", err: `"." cannot be a room name`},
+		{name: "dot-dot service", text: "status lobby ..", err: `".." cannot be a service name`},
 		{name: "name too long", text: "list " + long + "x", err: "too long (over 128 characters)"},
 		{name: "invisible verb", text: "li\u200bst myroom", err: `the command "li\u200bst" contains an invisible character (U+200B)`},
 		{name: "byte order mark before the verb", text: "\ufefflist myroom", err: `contains an invisible character (U+FEFF)`},

@@ -306,8 +306,12 @@ func (c *Client) Close() error {
 // call sends one tool call to room and returns the JSON header of the
 // answer.
 func (c *Client) call(ctx context.Context, room string, req wire.ToolCall) ([]byte, error) {
-	if room == "" {
+	switch room {
+	case "":
 		return nil, errors.New("no room name")
+	case ".", "..":
+		// The room's URL path would name the folder, or the one above.
+		return nil, fmt.Errorf("%q is not a room name", room)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

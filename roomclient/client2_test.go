@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,6 +155,48 @@ func TestPermanentStatuses(t *testing.T) {
 	}
 	if n := srv.Rejected("lobby"); n != 2 {
 		t.Errorf("simulator rejected %d upgrades to lobby, want 2 (no retries)", n)
+	}
+}
+
+// TestRedirectIsPermanent: a room server that answers the upgrade with a
+// redirect is not dialled again and again. The websocket dialer follows
+// no redirect, so each retry would get the same answer; the client used
+// to take it for a room not ready yet and retry until DialTimeout.
+func TestRedirectIsPermanent(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{URL: srv.URL, Token: "t", RetryDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+
+	_, err = c.List(testCtx(t), "lobby")
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != 307 || !se.Permanent() || !strings.Contains(err.Error(), "redirect") {
+		t.Fatalf("List = %v, want a permanent HTTP 307 that says redirect", err)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the server was asked %d times, want once", n)
+	}
+}
+
+// TestDotRoomNames: "." and ".." are refused before any dial: in the
+// room's URL they would name another path of the server.
+func TestDotRoomNames(t *testing.T) {
+	srv := demo(t)
+	c := newClient(t, srv)
+	for _, room := range []string{".", ".."} {
+		if _, err := c.List(testCtx(t), room); err == nil || !strings.Contains(err.Error(), "not a room name") {
+			t.Errorf("List(%q) = %v, want it refused as no room name", room, err)
+		}
+	}
+	if n := len(srv.Auths()); n != 0 {
+		t.Errorf("simulator accepted %d connections, want none", n)
 	}
 }
 

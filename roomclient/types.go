@@ -213,8 +213,9 @@ func (e *NameError) Is(target error) bool {
 }
 
 // A StatusError reports that a room refused the websocket upgrade with an
-// HTTP status. 401, 403, 404 and 423 are permanent: dialling again will not
-// help. Other statuses are retried before a StatusError is returned.
+// HTTP status. Most are permanent (see Permanent), 401, 403, 404 and 423
+// among them: dialling again will not help. Server errors, 408 and 429
+// are retried before a StatusError is returned.
 type StatusError struct {
 	Room   string
 	Status int
@@ -231,14 +232,21 @@ func (e *StatusError) Error() string {
 	case 423:
 		return fmt.Sprintf("room %q is disabled (HTTP 423)", e.Room)
 	}
+	if e.Status >= 300 && e.Status < 400 {
+		return fmt.Sprintf("room %q: the room server answered with a redirect (HTTP %d)", e.Room, e.Status)
+	}
 	return fmt.Sprintf("room %q refused the connection (HTTP %d)", e.Room, e.Status)
 }
 
-// Permanent reports whether dialling again cannot succeed.
+// Permanent reports whether dialling again cannot succeed: any answer
+// but a server error, 408 and 429, which say to come back later. A
+// redirect is permanent too: the websocket dialer does not follow one,
+// and a room server that sends one is not the one MESHAGENT_ROOM_URL
+// should name.
 func (e *StatusError) Permanent() bool {
-	switch e.Status {
-	case 401, 403, 404, 423:
-		return true
+	switch {
+	case e.Status >= 500, e.Status == 408, e.Status == 429:
+		return false
 	}
-	return false
+	return true
 }

@@ -11,10 +11,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/roomclient"
 )
 
 const roomUsage = "usage: bot room list ROOM | bot room restart ROOM (SERVICE | --id ID)"
+
+// roomCallTimeout bounds each room call of a room command, as the bot's
+// own call timeout does.
+const roomCallTimeout = 30 * time.Second
 
 // runRoom runs "bot room list ROOM" and "bot room restart ROOM SERVICE":
 // the room client from a terminal, so an operator can check credentials
@@ -40,7 +45,7 @@ func runRoom(ctx context.Context, getenv func(string) string, args []string,
 	} else {
 		err = roomRestart(ctx, cfg, room, name, id, stdout)
 	}
-	return hint404(err)
+	return hint(err, cfg)
 }
 
 // roomArgs is a room command line: its verb, the room, and the service
@@ -103,12 +108,17 @@ func parseRoomArgs(args []string) (roomArgs, error) {
 	return ra, nil
 }
 
-// hint404 adds where to look to a room's 404: a base URL that points at
-// some other web server answers every room with 404 too.
-func hint404(err error) error {
+// hint adds where to look to a room's 404, since a base URL that points
+// at some other web server answers every room with 404 too, and to a
+// room that never answered, whose error would say only that time ran out.
+func hint(err error, cfg roomclient.Config) error {
 	var se *roomclient.StatusError
-	if errors.As(err, &se) && se.Status == 404 {
+	switch {
+	case errors.As(err, &se) && se.Status == 404:
 		return fmt.Errorf("%w; if it exists, check MESHAGENT_ROOM_URL", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: the room server at %s did not answer within %s",
+			err, cfg.URL, cfg.CallTimeout)
 	}
 	return err
 }
@@ -131,7 +141,7 @@ func roomConfig(getenv func(string) string) (roomclient.Config, error) {
 		return roomclient.Config{}, errors.New(strings.Join(problems, "; "))
 	}
 	return roomclient.Config{URL: string(c.RoomURL), APIKey: c.APIKey.reveal(),
-		Token: c.Token.reveal()}, nil
+		Token: c.Token.reveal(), CallTimeout: roomCallTimeout}, nil
 }
 
 func withClient(cfg roomclient.Config, fn func(*roomclient.Client) error) error {
@@ -177,22 +187,36 @@ func roomRestart(ctx context.Context, cfg roomclient.Config, room, name, id stri
 	})
 }
 
-// findService resolves by name, refusing ambiguity, or by id.
+// findService finds the service that name names, as the slash command
+// does: by name, or by id when no name matches, refusing a name that
+// several services share. With --id, id alone is matched.
 func findService(ctx context.Context, c *roomclient.Client,
 	room, name, id string) (roomclient.Service, error) {
-	if id == "" {
-		return c.Resolve(ctx, room, name)
-	}
 	list, err := c.List(ctx, room)
 	if err != nil {
 		return roomclient.Service{}, err
 	}
-	for _, s := range list.Services {
-		if s.ID == id {
-			return s, nil
+	if id != "" {
+		for _, s := range list.Services {
+			if s.ID == id {
+				return s, nil
+			}
 		}
+		return roomclient.Service{}, fmt.Errorf("room %q has no service with id %q", room, id)
 	}
-	return roomclient.Service{}, fmt.Errorf("room %q has no service with id %q", room, id)
+	found := commands.Match(list, name)
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return roomclient.Service{}, fmt.Errorf("room %q has no service named %q, nor one with that id", room, name)
+	}
+	ids := make([]string, len(found))
+	for i, s := range found {
+		ids[i] = s.ID
+	}
+	return roomclient.Service{}, fmt.Errorf("room %q has %d services named %q (ids %s); name one with --id ID",
+		room, len(found), name, strings.Join(ids, ", "))
 }
 
 var tableHeader = []string{"Id", "Name", "Image", "State", "Ports", "Container_Id",

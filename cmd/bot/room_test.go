@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -74,9 +75,15 @@ func TestRoomRestart(t *testing.T) {
 	if err != nil || out != "Restart requested: api (svc-api)\n" {
 		t.Fatalf("room restart --id svc-api lobby = %q, %v", out, err)
 	}
-	if srv.Restarts("lobby", "svc-web") != 1 || srv.Restarts("lobby", "svc-api") != 1 {
-		t.Errorf("simulator restarts: web %d, api %d; want 1 each",
-			srv.Restarts("lobby", "svc-web"), srv.Restarts("lobby", "svc-api"))
+	// As in Slack, a SERVICE that no name matches may be an id.
+	out, err = roomCmd(t, srv, "restart", "lobby", "svc-worker")
+	if err != nil || out != "Restart requested: worker (svc-worker)\n" {
+		t.Fatalf("room restart lobby svc-worker = %q, %v", out, err)
+	}
+	for _, id := range []string{"svc-web", "svc-api", "svc-worker"} {
+		if n := srv.Restarts("lobby", id); n != 1 {
+			t.Errorf("simulator restarted %s %d times, want 1", id, n)
+		}
 	}
 }
 
@@ -88,8 +95,8 @@ func TestRoomRestartAmbiguous(t *testing.T) {
 	}}}}
 	srv := roomtest.NewServer(t, fx)
 	_, err := roomCmd(t, srv, "restart", "r", "dup")
-	if err == nil || !strings.Contains(err.Error(), "a-1, a-2") {
-		t.Errorf("room restart r dup = %v, want both candidate ids", err)
+	if err == nil || !strings.Contains(err.Error(), "a-1, a-2") || !strings.Contains(err.Error(), "--id") {
+		t.Errorf("room restart r dup = %v, want both candidate ids and how to pass one", err)
 	}
 	_, err = roomCmd(t, srv, "restart", "r", "anon")
 	if err == nil || !strings.Contains(err.Error(), "no id") {
@@ -97,6 +104,18 @@ func TestRoomRestartAmbiguous(t *testing.T) {
 	}
 	if n := srv.Calls("r", "restart"); n != 0 {
 		t.Errorf("simulator saw %d restart calls, want 0", n)
+	}
+}
+
+// TestRoomHint: a room that never answered is told with the server asked
+// and how long it was given, not only that time ran out.
+func TestRoomHint(t *testing.T) {
+	cfg := roomclient.Config{URL: "wss://rooms.example", CallTimeout: 30 * time.Second}
+	err := hint(fmt.Errorf("listing services of room %q: %w", "edge", context.DeadlineExceeded), cfg)
+	want := `listing services of room "edge": context deadline exceeded: ` +
+		"the room server at wss://rooms.example did not answer within 30s"
+	if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("hint = %v, want %q", err, want)
 	}
 }
 
@@ -126,7 +145,8 @@ func TestRoomErrors(t *testing.T) {
 			`room "nowhere" not found (HTTP 404); if it exists, check MESHAGENT_ROOM_URL`},
 		{"flag as room", nil, []string{"list", "-x"}, `unknown flag "-x"`},
 		{"extra argument", nil, []string{"list", "lobby", "web"}, `unexpected "web"; usage: bot room list ROOM`},
-		{"unknown service", nil, []string{"restart", "lobby", "nope"}, `no service named "nope"`},
+		{"unknown service", nil, []string{"restart", "lobby", "nope"}, `no service named "nope", nor one with that id`},
+		{"dot room", nil, []string{"list", ".."}, `".." is not a room name`},
 		{"usage", nil, []string{"list"}, "usage:"},
 		{"unknown verb", nil, []string{"describe", "lobby"}, "unknown room command"},
 		{"not allowed", nil, []string{"restart", "staging", "docs"}, "room error 7002"},
