@@ -210,6 +210,11 @@ func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, roo
 	if !ok {
 		return m
 	}
+	if s.External() {
+		d.outcome = "not_restartable"
+		return commands.Errorf("%s runs outside room %s, at %s, so the room cannot restart it.",
+			s.Name, room, s.ExternalURL)
+	}
 	d.outcome = "confirm_asked"
 	return b.card(room, s, d.user, channel)
 }

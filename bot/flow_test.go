@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,35 @@ func TestListOffersRestartToRestarters(t *testing.T) {
 	if !hasButton(m, "rs.restart.ask") {
 		t.Fatalf("restarter's list has no Restart button:\n%s", m.Render())
 	}
+}
+
+// TestExternalServiceNotRestarted: a service that runs outside the room
+// has no container for the room to restart. It gets no Restart button,
+// and restart says why at once, rather than hand out a card whose
+// confirm the room would refuse.
+func TestExternalServiceNotRestarted(t *testing.T) {
+	fx := lobby()
+	docs, _ := json.Marshal(map[string]any{"version": "v1", "kind": "Service", "id": "svc-docs",
+		"metadata": map[string]any{"name": "docs"},
+		"external": map[string]any{"url": "https://docs.example.com"}})
+	fx.Rooms["lobby"].Services = []roomtest.Service{{Spec: docs, RestartForbidden: true}}
+	h := newHarness(t, func(o *options) { o.fixture = fx })
+
+	for _, text := range []string{"list lobby", "status lobby docs"} {
+		m := h.command(alice, text)
+		if hasButton(m, "rs.restart.ask") || !strings.Contains(m.Render(), "runs outside the room") {
+			t.Errorf("%s for a restarter:\n%s\nwant no Restart button, and why", text, m.Render())
+		}
+	}
+	m := h.command(alice, "restart lobby docs")
+	wantText(t, "restart lobby docs", m.Render(), "runs outside room `lobby`, at `https://docs.example.com`")
+	if hasButton(m, confirmID) {
+		t.Errorf("restart of an external service handed out a card:\n%s", m.Render())
+	}
+	if n := h.room.Calls("lobby", "restart"); n != 0 {
+		t.Errorf("room saw %d restart calls, want none", n)
+	}
+	h.noViolations()
 }
 
 func TestStatus(t *testing.T) {

@@ -90,8 +90,8 @@ func when(t, now time.Time) string {
 
 // askButton is the Restart button of a service, whose value may cost
 // budget. It is nil when the viewer may not restart, or when the service
-// has no id a button can carry; why then says so, for viewers who may
-// restart. When the room's name is what does not fit, why is empty: that
+// has no id a button can carry or runs outside the room; why then says
+// so, for viewers who may restart. When the room's name is what does not fit, why is empty: that
 // is the same for every service, and the message says it once
 // (noAskNote).
 func askButton(room string, s roomclient.Service, canRestart bool,
@@ -99,8 +99,11 @@ func askButton(room string, s roomclient.Service, canRestart bool,
 	if !canRestart {
 		return nil, ""
 	}
-	if s.ID == "" {
+	switch {
+	case s.ID == "":
 		return nil, "no id, so it cannot be restarted"
+	case s.External():
+		return nil, "runs outside the room, so it cannot be restarted from here"
 	}
 	v, err := encodeAsk(Ask{Room: room, ID: s.ID, Name: s.Name}, budget)
 	switch {

@@ -34,6 +34,14 @@ type Service struct {
 	State *State
 }
 
+// External reports whether s runs outside the room: it has an external
+// URL and no container. The room has nothing of such a service to
+// restart, and is taken to refuse with CodeServiceRestartForbidden, as
+// the protocol's notes assume (§8).
+func (s Service) External() bool {
+	return s.ExternalURL != "" && s.Image == ""
+}
+
 // A Port is a port declared in a service spec.
 type Port struct {
 	Num      string // a number, or "*" for any port
