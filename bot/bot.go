@@ -98,9 +98,12 @@ type Config struct {
 	// for Retry-After included, default 15s.
 	SlackTimeout time.Duration
 
-	// RecoveryPoll and RecoveryTimeout shape the watch that follows a
-	// restart: how often the room is asked, and when to give up.
+	// RecoveryPoll, RecoverySteady and RecoveryTimeout shape the watch
+	// that follows a restart: how often the room is asked, how long the
+	// new run must last before the service counts as back, and when to
+	// give up.
 	RecoveryPoll    time.Duration // default 2s
+	RecoverySteady  time.Duration // default 10s
 	RecoveryTimeout time.Duration // default 5m
 
 	Instance string // names this replica in claims; default host:pid
@@ -191,6 +194,7 @@ func withDefaults(cfg Config) Config {
 	setDefault(&cfg.SlackTimeout, 15*time.Second)
 	setDefault(&cfg.PingInterval, 30*time.Second)
 	setDefault(&cfg.RecoveryPoll, 2*time.Second)
+	setDefault(&cfg.RecoverySteady, 10*time.Second)
 	setDefault(&cfg.RecoveryTimeout, 5*time.Minute)
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers

@@ -169,6 +169,7 @@ func newHarness(t *testing.T, opt ...func(*options)) *harness {
 		SigningKey:      []byte("test-signing-key-0123456789"),
 		CallTimeout:     5 * time.Second,
 		RecoveryPoll:    20 * time.Millisecond,
+		RecoverySteady:  60 * time.Millisecond,
 		RecoveryTimeout: 5 * time.Second,
 		DrainTimeout:    5 * time.Second,
 		Logger:          slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

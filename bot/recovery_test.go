@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomops/roombot/roomclient/roomtest"
 	"github.com/roomops/roombot/slacksim"
 )
 
@@ -77,6 +78,34 @@ func TestBackOnlyOnceSteady(t *testing.T) {
 	wantText(t, "the notification", n.Render(), *st.ContainerID)
 	if len(n.History) != 1 {
 		t.Errorf("notification edited %d times, want once (requested → back)", len(n.History))
+	}
+}
+
+// TestCrashLoopIsNotBack: the restarted service crash-loops, each run
+// lasting well past two polls but far short of RecoverySteady. The
+// notification says it is not back; it used to say "back" as soon as
+// two polls found one run, seconds before that run died (the demo's
+// staging api, crashing every 6 s).
+func TestCrashLoopIsNotBack(t *testing.T) {
+	fx := lobby()
+	fx.Rooms["lobby"].Services[0].CrashLoop = &roomtest.CrashLoop{
+		Every: roomtest.Duration(200 * time.Millisecond), ExitCode: 1}
+	h := newHarness(t, func(o *options) {
+		o.fixture = fx
+		o.conf = func(c *botConfig) {
+			c.RecoverySteady = 2 * time.Second
+			c.RecoveryTimeout = 4 * time.Second
+		}
+	})
+	card := h.card(alice, "web")
+	h.reply(h.click(alice, card.TS, confirmID))
+	n := h.notification(func(m slacksim.Message) bool { return strings.Contains(m.Text, "not back") })
+
+	wantText(t, "the notification", n.Render(), "still `running, not yet steady` after", "last exit 1")
+	for _, r := range n.History {
+		if strings.Contains(r.Text, "back after") && !strings.Contains(r.Text, "not back") {
+			t.Errorf("the notification said web was back while it crash-looped: %q", r.Text)
+		}
 	}
 }
 
