@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/bot"
+	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/internal/term"
 	"github.com/roomops/roombot/roomclient/roomtest"
 	"github.com/roomops/roombot/slacksim"
@@ -579,15 +581,17 @@ func (c *demoConsole) dialog(d *term.Dialog) {
 	c.print(fmt.Sprintf("\n  ┌─ %s\n  │  %s\n  └─ [%s] [%s]\n", d.Title, d.Text, yes, no))
 }
 
-// answer takes the reply to a dialog: y sends the click, anything else
-// is the dialog's other button. It reports whether line was that reply;
-// a line that is neither y nor n, nor empty, closes the dialog, as a
-// click elsewhere does in Slack, and is left to be run as typed.
+// answer takes the reply to a dialog: y sends the click, n or nothing is
+// the dialog's other button. It reports whether line was that reply. A
+// command, or anything else the demo runs, closes the dialog, as a click
+// elsewhere does in Slack, and is left to be run as typed; any other
+// line is asked again, rather than taken for an answer nobody gave.
 func (c *demoConsole) answer(ctx context.Context, line string) bool {
 	p := c.ask
-	c.ask = nil
+	yes, no := cmp.Or(p.dialog.Confirm, "Yes"), cmp.Or(p.dialog.Deny, "No")
 	switch strings.ToLower(line) {
 	case "y", "yes":
+		c.ask = nil
 		// The message may have changed while the dialog was open.
 		if b := p.msg.view.Buttons; len(b) < p.button || b[p.button-1].Dialog == nil {
 			c.note(fmt.Sprintf("message %d has changed; nothing was sent.", p.msg.num))
@@ -595,13 +599,32 @@ func (c *demoConsole) answer(ctx context.Context, line string) bool {
 		}
 		c.press(ctx, p.msg, p.button)
 		return true
-	}
-	c.note(fmt.Sprintf("you chose %s; nothing was sent.", cmp.Or(p.dialog.Deny, "No")))
-	switch strings.ToLower(line) {
 	case "n", "no", "":
+	default:
+		if !runnable(line) {
+			c.note(fmt.Sprintf("answer y for %s or n for %s.", yes, no))
+			return true
+		}
+	}
+	c.ask = nil
+	c.note(fmt.Sprintf("you chose %s; nothing was sent.", no))
+	return !runnable(line)
+}
+
+// runnable reports whether line is something the demo runs: a command,
+// with /room-services or without, a button's number, or a word of the
+// demo's own.
+func runnable(line string) bool {
+	word, _, _ := strings.Cut(line, " ")
+	word = strings.ToLower(word)
+	switch word {
+	case "quit", "exit", "?", "as", "click":
 		return true
 	}
-	return false
+	if _, err := strconv.Atoi(line); err == nil || strings.HasPrefix(word, "/") {
+		return true
+	}
+	return slices.Contains(commands.Verbs(), commands.Verb(word))
 }
 
 func (c *demoConsole) press(ctx context.Context, m *demoMsg, n int) {

@@ -262,6 +262,15 @@ func TestDemoRefusalsAndMistakes(t *testing.T) {
 	d.expect("Restart? [y/N] ")
 	d.send("n")
 	d.expect("demo: you chose Keep running; nothing was sent.")
+	// Anything else is asked again, and sends nothing.
+	d.send("1")
+	d.expect("Restart? [y/N] ")
+	for _, garbage := range []string{"maybe", "YES please"} {
+		d.send(garbage)
+		d.expect("demo: answer y for Restart or n for Keep running.")
+	}
+	d.send("n")
+	d.expect("demo: you chose Keep running; nothing was sent.")
 	// A command typed while a dialog is open closes it unsent, as
 	// clicking away does in Slack, and runs.
 	d.send("1")
