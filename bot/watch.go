@@ -48,6 +48,9 @@ func (b *Bot) watchRoom(ctx context.Context, log *slog.Logger, d *decision, room
 	case errors.Is(err, watch.ErrNotChannel):
 		d.outcome = "not_channel"
 		return commands.NotAChannel()
+	case errors.Is(err, watch.ErrWatched):
+		d.outcome = "watched_already"
+		return commands.WatchedAlready(room, channel)
 	case err != nil:
 		return b.watchFailure(log, d, err)
 	}

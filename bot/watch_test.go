@@ -22,13 +22,14 @@ const (
 
 // Reply texts of the watch commands, as commands renders them.
 const (
-	watchedText    = "now hears when a service of"
-	unwatchedText  = "no longer hears of"
-	notWatchedText = "nothing to undo"
-	noneWatched    = "No room is watched"
-	notChannelText = "watched from channels only"
-	configuredText = "ROOMBOT_WATCH"
-	watchOffText   = "Watching rooms is turned off"
+	watchedText        = "now hears when a service of"
+	watchedAlreadyText = "already hears when a service of"
+	unwatchedText      = "no longer hears of"
+	notWatchedText     = "nothing to undo"
+	noneWatched        = "No room is watched"
+	notChannelText     = "watched from channels only"
+	configuredText     = "ROOMBOT_WATCH"
+	watchOffText       = "Watching rooms is turned off"
 
 	// Refusals name what was asked: watching needs the right to restart,
 	// but restarts nothing.
@@ -95,6 +96,8 @@ func TestWatchCommands(t *testing.T) {
 		{alice, "watch lobby", []string{watchedText, "<#" + ops + ">", "lobby",
 			"lasts until roombot restarts"},
 			[]watch.Pair{{Room: "lobby", Channel: ops}}},
+		{alice, "watch lobby", []string{watchedAlreadyText, "<#" + ops + ">", "lobby"},
+			[]watch.Pair{{Room: "lobby", Channel: ops}}},
 		{alice, "watching", []string{"Watched rooms (1)", "lobby", "<#" + ops + ">"},
 			[]watch.Pair{{Room: "lobby", Channel: ops}}},
 		{vera, "watching", []string{"Watched rooms (1)", "lobby", "<#" + ops + ">"},
@@ -146,6 +149,7 @@ func TestWatchRefusals(t *testing.T) {
 		{"watch in a group DM", alice, groupDM, "mpdm-alice--bob--carol-1",
 			"watch lobby", notChannelText},
 		{"unwatch a configured pair", alice, configured, "", "unwatch lobby", configuredText},
+		{"watch a configured pair", alice, configured, "", "watch lobby", watchedAlreadyText},
 		{"watch a room that does not exist", alice, dev, "", "watch nowhere",
 			"There is no room `nowhere`"},
 	}

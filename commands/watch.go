@@ -338,6 +338,14 @@ func Watched(room, channel string, durable bool) Message {
 	return simple("rs-watch-added", text, "Watching "+flat(room, 100))
 }
 
+// WatchedAlready answers a watch of room by a channel that hears of it
+// already.
+func WatchedAlready(room, channel string) Message {
+	text := ":eyes: " + channelRef(channel) + " already hears when a " +
+		"service of " + name(room, capRoom) + " restarts; nothing changed."
+	return simple("rs-watch-added", text, "Already watching "+flat(room, 100))
+}
+
 // Unwatched confirms that channel no longer hears of room.
 func Unwatched(room, channel string) Message {
 	text := ":no_bell: " + channelRef(channel) + " no longer hears of " +

@@ -96,8 +96,9 @@ func checkChannel(id string) error {
 // A PairStore keeps the pairs added at run time with /room-services
 // watch. Implementations are safe for concurrent use.
 type PairStore interface {
-	// Add records p; adding a pair held already does nothing.
-	Add(ctx context.Context, p Pair) error
+	// Add records p and reports whether it was new; adding a pair held
+	// already does nothing.
+	Add(ctx context.Context, p Pair) (bool, error)
 
 	// Remove forgets p and reports whether it was there.
 	Remove(ctx context.Context, p Pair) (bool, error)
@@ -133,11 +134,12 @@ func NewMemoryPairs() *MemoryPairs {
 }
 
 // Add implements PairStore.
-func (m *MemoryPairs) Add(_ context.Context, p Pair) error {
+func (m *MemoryPairs) Add(_ context.Context, p Pair) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	had := m.set[key(p)]
 	m.set[key(p)] = true
-	return nil
+	return !had, nil
 }
 
 // Remove implements PairStore.
@@ -183,11 +185,12 @@ func NewRedisPairs(rdb redis.UniversalClient, prefix string) *RedisPairs {
 func (r *RedisPairs) Close() error { return r.rdb.Close() }
 
 // Add implements PairStore.
-func (r *RedisPairs) Add(ctx context.Context, p Pair) error {
-	if err := r.rdb.SAdd(ctx, r.key, member(p)).Err(); err != nil {
-		return fmt.Errorf("adding watch pair: %w", err)
+func (r *RedisPairs) Add(ctx context.Context, p Pair) (bool, error) {
+	n, err := r.rdb.SAdd(ctx, r.key, member(p)).Result()
+	if err != nil {
+		return false, fmt.Errorf("adding watch pair: %w", err)
 	}
-	return nil
+	return n > 0, nil
 }
 
 // Remove implements PairStore.

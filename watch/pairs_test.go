@@ -86,14 +86,14 @@ func testPairStore(t *testing.T, s PairStore) {
 	if got, err := s.List(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("List() of a new store = %v, %v; want nothing", got, err)
 	}
-	for _, p := range []Pair{lobbyOps, odd, lobbyDev, lobbyOps} {
-		if err := s.Add(ctx, p); err != nil {
-			t.Fatalf("Add(%v) = %v", p, err)
+	for i, p := range []Pair{lobbyOps, odd, lobbyDev, lobbyOps} {
+		if added, err := s.Add(ctx, p); err != nil || added != (i < 3) {
+			t.Fatalf("Add(%v) = %v, %v; want %v, nil", p, added, err, i < 3)
 		}
 	}
 	// Configured says where a pair comes from; a store keeps none.
-	if err := s.Add(ctx, Pair{Room: "lobby", Channel: devChannel, Configured: true}); err != nil {
-		t.Fatal(err)
+	if added, err := s.Add(ctx, Pair{Room: "lobby", Channel: devChannel, Configured: true}); added || err != nil {
+		t.Fatalf("Add(a held pair, marked configured) = %v, %v; want false, nil", added, err)
 	}
 	got, err := s.List(ctx)
 	if err != nil {
@@ -178,7 +178,7 @@ func TestRedisPairsUnreachable(t *testing.T) {
 	if _, err := s.List(ctx); err == nil {
 		t.Error("List() on an unreachable Redis = nil error")
 	}
-	if err := s.Add(ctx, Pair{Room: "lobby", Channel: opsChannel}); err == nil {
+	if _, err := s.Add(ctx, Pair{Room: "lobby", Channel: opsChannel}); err == nil {
 		t.Error("Add() on an unreachable Redis = nil error")
 	}
 }

@@ -89,6 +89,9 @@ var (
 
 	// ErrNotWatched: the channel does not watch the room.
 	ErrNotWatched = errors.New("watch: pair not watched")
+
+	// ErrWatched: the channel watches the room already.
+	ErrWatched = errors.New("watch: pair watched already")
 )
 
 // A Watcher polls the watched rooms and tells their channels of the
@@ -239,17 +242,23 @@ func (w *Watcher) stop(jobs *sync.WaitGroup) {
 
 // Watch makes channel hear of room's restarts, from the next reload of
 // the pairs on (within one interval), on whichever replica polls room.
-// Watching a watched room does nothing. A channel that is not a channel
-// id fails with an error matching ErrNotChannel.
+// Watching a watched room, by configuration or at run time, changes
+// nothing and fails with ErrWatched, so the person asking is told. A
+// channel that is not a channel id fails with an error matching
+// ErrNotChannel.
 func (w *Watcher) Watch(ctx context.Context, room, channel string) error {
 	p, err := newPair(room, channel)
 	if err != nil {
 		return err
 	}
 	if w.isConfigured(p) {
-		return nil
+		return ErrWatched
 	}
-	return w.pairs.Add(ctx, p)
+	added, err := w.pairs.Add(ctx, p)
+	if err == nil && !added {
+		err = ErrWatched
+	}
+	return err
 }
 
 // Unwatch stops channel hearing of room. It fails with ErrConfigured for

@@ -369,8 +369,8 @@ func TestWatchAndUnwatch(t *testing.T) {
 	if err := w.Watch(ctx, "<#C0OPS0001>", devChannel); err == nil {
 		t.Errorf("Watch(<#C0OPS0001>, dev) = nil, want a refusal of the room name")
 	}
-	if err := w.Watch(ctx, "lobby", opsChannel); err != nil {
-		t.Errorf("Watch of a configured pair = %v, want nil", err)
+	if err := w.Watch(ctx, "lobby", opsChannel); !errors.Is(err, ErrWatched) {
+		t.Errorf("Watch of a configured pair = %v, want ErrWatched", err)
 	}
 	if err := w.Unwatch(ctx, "lobby", opsChannel); !errors.Is(err, ErrConfigured) {
 		t.Errorf("Unwatch of a configured pair = %v, want ErrConfigured", err)
@@ -378,10 +378,13 @@ func TestWatchAndUnwatch(t *testing.T) {
 	if err := w.Unwatch(ctx, "staging", devChannel); !errors.Is(err, ErrNotWatched) {
 		t.Errorf("Unwatch of an unwatched pair = %v, want ErrNotWatched", err)
 	}
-	for _, r := range []string{"staging", "lobby", "staging"} {
+	for _, r := range []string{"staging", "lobby"} {
 		if err := w.Watch(ctx, r, devChannel); err != nil {
 			t.Fatalf("Watch(%s, dev) = %v", r, err)
 		}
+	}
+	if err := w.Watch(ctx, "staging", devChannel); !errors.Is(err, ErrWatched) {
+		t.Errorf("Watch(staging, dev) again = %v, want ErrWatched", err)
 	}
 	got, err := w.Pairs(ctx)
 	if err != nil {
