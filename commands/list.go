@@ -260,11 +260,13 @@ func (s summary) fallback(room string, parts []string) string {
 	return text + " (" + quiet(strings.Join(parts, ", ")) + ")"
 }
 
-// A drawing is what the entries of one list page share.
+// A drawing is what the entries of one list page share. shared holds the
+// page's names that other services of the room have too.
 type drawing struct {
 	room       string
 	canRestart bool
 	now        time.Time
+	shared     map[string]bool
 	caps
 }
 
@@ -277,9 +279,10 @@ type caps struct{ nameCap, errCap int }
 func entries(l *roomclient.List, first, end int, canRestart bool,
 	now time.Time, budget int) []slack.Block {
 	var blocks []slack.Block
+	shared := sharedNames(l, first, end)
 	for _, c := range []caps{{roomyName, roomyError},
 		{tightName, tightError}, {briefName, 0}} {
-		d := drawing{l.Room, canRestart, now, c}
+		d := drawing{l.Room, canRestart, now, shared, c}
 		var total int
 		blocks, total = d.entries(l.Services[first:end], first)
 		if total <= budget {
@@ -287,6 +290,29 @@ func entries(l *roomclient.List, first, end int, canRestart bool,
 		}
 	}
 	return blocks
+}
+
+// sharedNames returns the names of services first to end that another
+// service of the room has too, whose entries show their ids to tell them
+// apart. It keeps the page's names only, so that its memory is bounded
+// by the page, not the room.
+func sharedNames(l *roomclient.List, first, end int) map[string]bool {
+	count := make(map[string]int, end-first)
+	for _, s := range l.Services[first:end] {
+		count[s.Name] = 0
+	}
+	for _, s := range l.Services {
+		if _, ok := count[s.Name]; ok {
+			count[s.Name]++
+		}
+	}
+	shared := make(map[string]bool)
+	for n, c := range count {
+		if c > 1 {
+			shared[n] = true
+		}
+	}
+	return shared
 }
 
 // entries draws svcs, the first of which is service number first of the
@@ -306,7 +332,8 @@ func (d drawing) entries(svcs []roomclient.Service, first int) ([]slack.Block, i
 // health, and its Restart button. It returns the entry's cost too.
 func (d drawing) entry(i int, s roomclient.Service) (slack.Block, int) {
 	b, why := askButton(d.room, s, d.canRestart, maxAskCost)
-	lines := []string{headline(s, d.now, why, d.nameCap)}
+	withID := d.shared[s.Name] && s.ID != ""
+	lines := []string{headline(s, d.now, why, d.nameCap, withID)}
 	if st := s.State; st != nil && d.errCap > 0 {
 		lines = append(lines, health(st, d.now, d.errCap)...)
 	}
@@ -318,8 +345,9 @@ func (d drawing) entry(i int, s roomclient.Service) (slack.Block, int) {
 	return withButton(section("rs-svc-"+strconv.Itoa(i), text), b), n
 }
 
-// headline is the first line of a service entry.
-func headline(s roomclient.Service, now time.Time, why string, nameCap int) string {
+// headline is the first line of a service entry, with its id after its
+// name when withID is set.
+func headline(s roomclient.Service, now time.Time, why string, nameCap int, withID bool) string {
 	facts := append([]string{stateWord(s.State)}, vitals(s.State, now)...)
 	if !s.Enabled {
 		facts = append(facts, "disabled")
@@ -327,8 +355,11 @@ func headline(s roomclient.Service, now time.Time, why string, nameCap int) stri
 	if why != "" {
 		facts = append(facts, why)
 	}
-	return emoji(s.State) + " " + name(s.Name, nameCap) + " · " +
-		strings.Join(facts, " · ")
+	label := name(s.Name, nameCap)
+	if withID {
+		label += " (id " + code(s.ID, nameCap) + ")"
+	}
+	return emoji(s.State) + " " + label + " · " + strings.Join(facts, " · ")
 }
 
 // health lists what else matters about a running service, a line each:

@@ -47,6 +47,48 @@ func TestSummary(t *testing.T) {
 	}
 }
 
+// TestSharedNamesShowIDs: two services of one name, even on different
+// pages, each show their id, which tells them apart; other entries show
+// none.
+func TestSharedNamesShowIDs(t *testing.T) {
+	l := &roomclient.List{Room: "fleet"}
+	for i := range PageSize + 2 {
+		name := fmt.Sprintf("shard-%d", i)
+		if i == 1 || i == PageSize+1 {
+			name = "worker"
+		}
+		l.Services = append(l.Services, roomclient.Service{
+			ID: fmt.Sprintf("svc-%d", i), Name: name, Enabled: true})
+	}
+	for _, tt := range []struct {
+		page int
+		want map[string]string // entry's service id → what it must say
+	}{
+		{1, map[string]string{"svc-1": "`worker` (id `svc-1`)", "svc-0": "`shard-0` ·"}},
+		{2, map[string]string{"svc-11": "`worker` (id `svc-11`)", "svc-10": "`shard-10` ·"}},
+	} {
+		m := List(l, tt.page, false, now0)
+		text := string(mustJSON(t, m.Blocks))
+		for id, want := range tt.want {
+			if !strings.Contains(text, want) {
+				t.Errorf("page %d: entry of %s lacks %q:\n%s", tt.page, id, want, text)
+			}
+		}
+		if strings.Count(text, "(id ") != 1 {
+			t.Errorf("page %d shows %d ids, want 1:\n%s", tt.page, strings.Count(text, "(id "), text)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	js, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 func TestEntriesFallBackToTightCaps(t *testing.T) {
 	// A name that costs more than the tight cap shows in full while the
 	// page is small, and is cut when the page would be too large.

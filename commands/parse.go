@@ -185,7 +185,11 @@ func parseWords(words []string) (Command, error) {
 		return Command{}, usagef("missing %s; usage: %s",
 			want[len(args)], Usage(verb))
 	}
-	if len(args) > len(want) {
+	switch {
+	case len(args) > 0 && len(want) == 0:
+		return Command{}, usagef("%s takes nothing after it; usage: %s",
+			verb, Usage(verb))
+	case len(args) > len(want):
 		return Command{}, usagef("unexpected %s "+
 			"(names have no spaces); usage: %s",
 			quote(args[len(want)]), Usage(verb))

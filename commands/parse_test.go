@@ -49,6 +49,7 @@ func TestParse(t *testing.T) {
 		{name: "watching", text: "watching", want: Command{Verb: VerbWatching}},
 
 		{name: "unknown verb", text: "reboot myroom", err: `unknown command "reboot"; try /room-services help`},
+		{name: "watching a room", text: "watching lobby", err: "watching takes nothing after it; usage: /room-services watching"},
 		{name: "missing room", text: "list", err: "missing ROOM; usage: /room-services list ROOM"},
 		{name: "missing service", text: "restart myroom", err: "missing SERVICE; usage: /room-services restart ROOM SERVICE"},
 		{name: "missing both", text: "status", err: "missing ROOM; usage: /room-services status ROOM SERVICE"},

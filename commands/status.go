@@ -25,7 +25,7 @@ func Status(room string, s roomclient.Service, canRestart bool, now time.Time) M
 	b, why := askButton(room, s, canRestart, maxValue)
 	blocks := []slack.Block{
 		header("rs-status-head", statusHeader(room, s.Name)),
-		withButton(section("rs-status-state", headline(s, now, why, capName)), b),
+		withButton(section("rs-status-state", headline(s, now, why, capName, false)), b),
 	}
 	if f := facts(s, now); len(f) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(nil, f, nil,

@@ -307,7 +307,7 @@ func addrProblem(addr string) string {
 		return "is not host:port (like :8080 or 127.0.0.1:8080)"
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return "has no port 0 to 65535"
+		return "needs a port from 0 to 65535 after the colon"
 	}
 	if host != "" && net.ParseIP(host) == nil && !hostName.MatchString(host) {
 		return "is not an IP address or host name"
