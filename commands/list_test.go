@@ -80,6 +80,25 @@ func TestSharedNamesShowIDs(t *testing.T) {
 	}
 }
 
+// TestPortLine: a port's last error reads as the cause only while the
+// port fails its check; a port ready now shows it as history.
+func TestPortLine(t *testing.T) {
+	for _, tt := range []struct {
+		p    roomclient.PortStatus
+		want string
+	}{
+		{roomclient.PortStatus{Num: "9000", LivenessStatus: "not_ready", Liveness: "/ready",
+			LastError: "connection refused"}, "not ready at `/ready`: `connection refused`"},
+		{roomclient.PortStatus{Num: "9000", LivenessStatus: "ready", Liveness: "/ready",
+			LastError: "connection refused"}, "ready at `/ready`; last error `connection refused`"},
+		{roomclient.PortStatus{Num: "9000", LivenessStatus: "ready"}, "`9000` ready"},
+	} {
+		if got := portLine(tt.p, now0); !strings.Contains(got, tt.want) {
+			t.Errorf("portLine(%+v) = %q, want it to contain %q", tt.p, got, tt.want)
+		}
+	}
+}
+
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	js, err := json.Marshal(v)

@@ -139,8 +139,14 @@ func portLine(p roomclient.PortStatus, now time.Time) string {
 	if !p.LastCheckedAt.IsZero() {
 		line += ", checked " + ago(p.LastCheckedAt, now)
 	}
-	if p.LastError != "" {
+	switch {
+	case p.LastError == "":
+	case p.LivenessStatus == "not_ready":
 		line += ": " + code(p.LastError, 120)
+	default:
+		// A port that passes its check now may keep the error of a check
+		// it failed before; shown after a colon, it read as the cause.
+		line += "; last error " + code(p.LastError, 120)
 	}
 	return line
 }
