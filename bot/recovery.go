@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -118,6 +119,10 @@ func portsReady(st *roomclient.State) bool {
 func (j *restartJob) notBack(last *roomclient.State, seenUp bool, took time.Duration) recovery {
 	r := recovery{phase: commands.PhaseNotBack, state: last, took: took}
 	switch {
+	case last != nil && last.RestartCount > j.oldCount+1:
+		// Restarted again after roombot's restart, by the room: whatever
+		// its state this moment, it is crashing over and over.
+		r.note = fmt.Sprintf("crash-looping, %d more restarts", last.RestartCount-j.oldCount-1)
 	case last == nil || !j.restarted(last):
 	case !portsReady(last):
 		r.note = "running, ports not ready"

@@ -101,7 +101,7 @@ func TestCrashLoopIsNotBack(t *testing.T) {
 	h.reply(h.click(alice, card.TS, confirmID))
 	n := h.notification(func(m slacksim.Message) bool { return strings.Contains(m.Text, "not back") })
 
-	wantText(t, "the notification", n.Render(), "still `running, not yet steady` after", "last exit 1")
+	wantText(t, "the notification", n.Render(), "still `crash-looping, ", "more restarts` after", "last exit 1")
 	for _, r := range n.History {
 		if strings.Contains(r.Text, "back after") && !strings.Contains(r.Text, "not back") {
 			t.Errorf("the notification said web was back while it crash-looped: %q", r.Text)

@@ -40,6 +40,7 @@ const (
 	demoRestarting = 2 * time.Second
 	demoStarting   = 3 * time.Second
 	demoPoll       = 500 * time.Millisecond
+	demoRecovery   = 30 * time.Second
 	demoDrain      = 10 * time.Second
 
 	demoStartTimeout = 15 * time.Second
@@ -123,9 +124,12 @@ func demoConfig() (*Config, error) {
 	return c, nil
 }
 
-// tuneDemoBot makes the restart notification's update come promptly.
+// tuneDemoBot makes the restart notification's update come promptly, and
+// a restart of the crash-looping service end in "not back" within a
+// minute rather than five.
 func tuneDemoBot(c *bot.Config) {
 	c.RecoveryPoll = demoPoll
+	c.RecoveryTimeout = demoRecovery
 }
 
 // A demoWorld is what the demo bot talks to: rooms and a Slack workspace.
