@@ -108,17 +108,19 @@ func parseRoomArgs(args []string) (roomArgs, error) {
 	return ra, nil
 }
 
-// hint adds where to look to a room's 404, since a base URL that points
-// at some other web server answers every room with 404 too, and to a
+// hint adds where to look to a room's 404 or redirect, since a base URL
+// that points at some other web server answers every room so, and to a
 // room that never answered, whose error would say only that time ran out.
 func hint(err error, cfg roomclient.Config) error {
 	var se *roomclient.StatusError
 	switch {
 	case errors.As(err, &se) && se.Status == 404:
 		return fmt.Errorf("%w; if it exists, check MESHAGENT_ROOM_URL", err)
+	case errors.As(err, &se) && se.Status >= 300 && se.Status < 400:
+		return fmt.Errorf("%w; check MESHAGENT_ROOM_URL, which should name a MeshAgent room server", err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: the room server at %s did not answer within %s",
-			err, cfg.URL, cfg.CallTimeout)
+		return fmt.Errorf("the room server at %s did not answer within %s (%w)",
+			cfg.URL, cfg.CallTimeout, err)
 	}
 	return err
 }
@@ -176,8 +178,12 @@ func roomRestart(ctx context.Context, cfg roomclient.Config, room, name, id stri
 		if err != nil {
 			return err
 		}
-		if svc.ID == "" {
+		switch {
+		case svc.ID == "":
 			return fmt.Errorf("service %q has no id and cannot be restarted", svc.Name)
+		case svc.External():
+			return fmt.Errorf("service %q runs outside room %q, at %s, so the room cannot restart it",
+				svc.Name, room, svc.ExternalURL)
 		}
 		if err := c.Restart(ctx, room, svc.ID); err != nil {
 			return err

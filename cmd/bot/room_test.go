@@ -107,15 +107,35 @@ func TestRoomRestartAmbiguous(t *testing.T) {
 	}
 }
 
+// TestRoomRestartRefused: the room's own refusal of a restart is told
+// with its code.
+func TestRoomRestartRefused(t *testing.T) {
+	fx := &roomtest.Fixture{Rooms: map[string]*roomtest.Room{"r": {Services: []roomtest.Service{{
+		Spec: []byte(`{"version":"v1","kind":"Service","id":"a-1","metadata":{"name":"pinned"},` +
+			`"container":{"image":"x"}}`),
+		RestartForbidden: true,
+	}}}}}
+	srv := roomtest.NewServer(t, fx)
+	_, err := roomCmd(t, srv, "restart", "r", "pinned")
+	if err == nil || !strings.Contains(err.Error(), "room error 7002") {
+		t.Errorf("room restart r pinned = %v, want the room's 7002", err)
+	}
+}
+
 // TestRoomHint: a room that never answered is told with the server asked
-// and how long it was given, not only that time ran out.
+// and how long it was given, not only that time ran out; a redirect says
+// where to look.
 func TestRoomHint(t *testing.T) {
 	cfg := roomclient.Config{URL: "wss://rooms.example", CallTimeout: 30 * time.Second}
 	err := hint(fmt.Errorf("listing services of room %q: %w", "edge", context.DeadlineExceeded), cfg)
-	want := `listing services of room "edge": context deadline exceeded: ` +
-		"the room server at wss://rooms.example did not answer within 30s"
+	want := "the room server at wss://rooms.example did not answer within 30s " +
+		`(listing services of room "edge": context deadline exceeded)`
 	if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("hint = %v, want %q", err, want)
+	}
+	err = hint(&roomclient.StatusError{Room: "edge", Status: 307}, cfg)
+	if err == nil || !strings.Contains(err.Error(), "redirect (HTTP 307); check MESHAGENT_ROOM_URL") {
+		t.Errorf("hint of a redirect = %v, want it to name MESHAGENT_ROOM_URL", err)
 	}
 }
 
@@ -149,7 +169,8 @@ func TestRoomErrors(t *testing.T) {
 		{"dot room", nil, []string{"list", ".."}, `".." is not a room name`},
 		{"usage", nil, []string{"list"}, "usage:"},
 		{"unknown verb", nil, []string{"describe", "lobby"}, "unknown room command"},
-		{"not allowed", nil, []string{"restart", "staging", "docs"}, "room error 7002"},
+		{"external service", nil, []string{"restart", "staging", "stg-docs"},
+			`service "docs" runs outside room "staging", at https://docs.example.com`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
