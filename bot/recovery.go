@@ -15,7 +15,7 @@ type recovery struct {
 	phase commands.Phase
 	state *roomclient.State // the last state seen; nil if none
 	took  time.Duration     // from the restart to the service back, or to the end of the wait
-	note  string            // for PhaseNotBack, the state in words when State alone misleads
+	note  string            // for PhaseNotBack, the state in words when State alone misleads; plain words, which the notice shows outside a code span
 }
 
 // await polls the room until the service is back, RecoveryTimeout passes
@@ -122,12 +122,12 @@ func (j *restartJob) notBack(last *roomclient.State, seenUp bool, took time.Dura
 	case last != nil && last.RestartCount > j.oldCount+1:
 		// Restarted again after roombot's restart, by the room: whatever
 		// its state this moment, it is crashing over and over.
-		r.note = fmt.Sprintf("crash-looping, %d more restarts", last.RestartCount-j.oldCount-1)
+		r.note = fmt.Sprintf("crash-looping with %d more restarts", last.RestartCount-j.oldCount-1)
 	case last == nil || !j.restarted(last):
 	case !portsReady(last):
-		r.note = "running, ports not ready"
+		r.note = "running with ports not ready"
 	case seenUp:
-		r.note = "running, not yet steady"
+		r.note = "running but not yet steady"
 	}
 	return r
 }

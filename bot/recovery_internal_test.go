@@ -50,10 +50,10 @@ func TestNotBackSaysWhy(t *testing.T) {
 	}{
 		{"starting", &roomclient.State{State: "starting", ContainerID: "c-new"}, false, ""},
 		{"old container", &roomclient.State{State: "running", ContainerID: "c-old", RestartCount: 2}, false, ""},
-		{"ports not ready", running(notReady), true, "running, ports not ready"},
-		{"never steady", running(), true, "running, not yet steady"},
+		{"ports not ready", running(notReady), true, "running with ports not ready"},
+		{"never steady", running(), true, "running but not yet steady"},
 		{"crash-looping", &roomclient.State{State: "restarting", ContainerID: "c-new", RestartCount: 7},
-			true, "crash-looping, 4 more restarts"},
+			true, "crash-looping with 4 more restarts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
