@@ -283,7 +283,7 @@ func (b *Bot) ask(ctx context.Context, log *slog.Logger, d *decision, to replyTo
 		return
 	}
 	d.outcome = "confirm_asked"
-	b.respond(ctx, log, to, b.card(room, s, d.user, to.channel), false)
+	b.respond(ctx, log, to, b.card(room, matchIn(l, s), d.user, to.channel), false)
 }
 
 func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyTo, value string) {

@@ -199,7 +199,7 @@ func (b *Bot) statusCmd(ctx context.Context, log *slog.Logger, d *decision, room
 	}
 	canRestart := b.may(ctx, d.user, authz.Restart)
 	takeCPU(ctx)
-	return commands.Status(room, s, canRestart, b.now())
+	return commands.Status(room, s.Service, canRestart, b.now())
 }
 
 func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, room, name, channel string) commands.Message {
@@ -233,29 +233,46 @@ func (b *Bot) canConfirm(ctx context.Context, log *slog.Logger, d *decision) (co
 		"so it cannot restart anything. Try again in a minute."), false
 }
 
+// A match is the service a command names, and whether another service of
+// its room has its name, so that what is shown of it names its id too.
+type match struct {
+	roomclient.Service
+	shared bool
+}
+
+func matchIn(l *roomclient.List, s roomclient.Service) match {
+	n := 0
+	for _, o := range l.Services {
+		if o.Name == s.Name {
+			n++
+		}
+	}
+	return match{Service: s, shared: n > 1}
+}
+
 // find lists room and picks the service that ref names for verb v: by
 // name, or by id when no name matches. When it cannot, it returns the
 // answer to give instead: the candidates of a shared name, or why
 // nothing matched.
-func (b *Bot) find(ctx context.Context, log *slog.Logger, d *decision, v commands.Verb, room, ref string) (roomclient.Service, commands.Message, bool) {
+func (b *Bot) find(ctx context.Context, log *slog.Logger, d *decision, v commands.Verb, room, ref string) (match, commands.Message, bool) {
 	l, err := b.list(ctx, room)
 	if err != nil {
-		return roomclient.Service{}, b.roomFailure(log, d, room, err), false
+		return match{}, b.roomFailure(log, d, room, err), false
 	}
 	found := commands.Match(l, ref)
 	switch {
 	case len(found) == 1:
-		return found[0], commands.Message{}, true
+		return matchIn(l, found[0]), commands.Message{}, true
 	case len(found) > 1:
 		d.outcome = "ambiguous"
 	default:
 		d.outcome = "not_found"
 	}
-	return roomclient.Service{}, commands.Candidates(v, room, ref, found), false
+	return match{}, commands.Candidates(v, room, ref, found), false
 }
 
 // card makes the confirmation card for restarting s.
-func (b *Bot) card(room string, s roomclient.Service, user, channel string) commands.Message {
+func (b *Bot) card(room string, s match, user, channel string) commands.Message {
 	if s.ID == "" {
 		return commands.Errorf("Service %s has no id, so it cannot be restarted.", s.Name)
 	}
@@ -269,7 +286,7 @@ func (b *Bot) card(room string, s roomclient.Service, user, channel string) comm
 		return commands.Error("That room or service name is too long for a confirmation button.")
 	}
 	return commands.Confirm(commands.Confirmation{
-		Room: room, Service: s, Token: tok,
+		Room: room, Service: s.Service, SharedName: s.shared, Token: tok,
 		Requester: user, Expires: now.Add(b.cfg.ConfirmTTL), Now: now,
 	})
 }

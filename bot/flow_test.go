@@ -69,6 +69,21 @@ func TestExternalServiceNotRestarted(t *testing.T) {
 	h.noViolations()
 }
 
+// TestCardOfASharedName: lobby has two services named api. The card for
+// one of them, and its dialog, name its id, which the name alone does
+// not tell; a card for a name of its own does not.
+func TestCardOfASharedName(t *testing.T) {
+	h := newHarness(t)
+	m := h.command(alice, "restart lobby svc-api-2")
+	wantText(t, "the card", m.Render(), "Restart `api` (id `svc-api-2`) in `lobby`?")
+	if js := string(m.Blocks); !strings.Contains(js, "api (id svc-api-2) in lobby will stop") {
+		t.Errorf("the card's dialog does not name the id:\n%s", js)
+	}
+	if m := h.command(alice, "restart lobby web"); strings.Contains(m.Render(), "(id ") {
+		t.Errorf("the card of a name of its own names its id:\n%s", m.Render())
+	}
+}
+
 func TestStatus(t *testing.T) {
 	h := newHarness(t)
 	m := h.command(vera, "status lobby web")

@@ -67,7 +67,7 @@ func helpText(v Verb) (what, example string) {
 		return "stop telling this channel about ROOM.",
 			"unwatch myroom"
 	case VerbWatching:
-		return "the rooms this channel hears about.", ""
+		return "which rooms are watched, and by which channels.", ""
 	}
 	return "this message.", ""
 }

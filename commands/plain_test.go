@@ -16,12 +16,14 @@ func TestPlainTextCountsCharacters(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{"dialog title, 60 CJK", dialog("r", cjk60).Title.Text,
+		{"dialog title, 60 CJK", dialog("r", cjk60, "").Title.Text,
 			"Restart " + cjk60 + "?"},
-		{"dialog title, ampersands", dialog("r", amps).Title.Text,
+		{"dialog title, ampersands", dialog("r", amps, "").Title.Text,
 			"Restart " + strings.ReplaceAll(amps, "&", "&amp;") + "?"},
-		{"dialog text, 60 CJK", dialog(cjk60, cjk60).Text.Text,
+		{"dialog text, 60 CJK", dialog(cjk60, cjk60, "").Text.Text,
 			cjk60 + " in " + cjk60 + " will stop and start again."},
+		{"dialog text with an id", dialog("fleet", "worker", "flt-worker-b").Text.Text,
+			"worker (id flt-worker-b) in fleet will stop and start again."},
 		{"status header, 60 CJK", statusHeader(cjk60, cjk60),
 			cjk60 + " in " + cjk60},
 		{"list header, 128 CJK", listHeader(cjk128), "Services in " + cjk128},
@@ -39,13 +41,14 @@ func TestPlainTextCountsCharacters(t *testing.T) {
 func TestPlainTextLimits(t *testing.T) {
 	for _, c := range []string{"&", "<", "😀", "界", "a", "e\u0301"} {
 		n := strings.Repeat(c, MaxName)
-		d := dialog(n, n)
+		d, withID := dialog(n, n, ""), dialog(n, n, n)
 		fields := []struct {
 			what, text string
 			max        int
 		}{
 			{"dialog title", d.Title.Text, maxTitle},
 			{"dialog text", d.Text.Text, maxDialogText},
+			{"dialog text with an id", withID.Text.Text, maxDialogText},
 			{"list header", listHeader(n), maxHeader},
 			{"status header", statusHeader(n, n), maxHeader},
 		}

@@ -24,6 +24,10 @@ type Confirmation struct {
 
 	Requester string    // Slack user id of who asked
 	Expires   time.Time // when the bot stops accepting Token
+
+	// SharedName says that another service of the room has this one's
+	// name: the card and its dialog then name its id too.
+	SharedName bool
 }
 
 // Confirm renders the ephemeral card that asks the requester to confirm a
@@ -39,12 +43,17 @@ func Confirm(c Confirmation) Message {
 			"confirmation. Please try again.")
 	}
 	svc := name(c.Service.Name, capName)
+	var id string
+	if c.SharedName {
+		id = c.Service.ID
+		svc += " (id " + code(id, capID) + ")"
+	}
 	ask := "Restart " + svc + " in " + name(c.Room, capRoom) + "? " +
 		currently(c.Service.State, c.Now)
 
 	restart := button(ActionConfirm, c.Token, "Restart").
 		WithStyle(slack.StyleDanger).
-		WithConfirm(dialog(c.Room, c.Service.Name))
+		WithConfirm(dialog(c.Room, c.Service.Name, id))
 	cancel := button(ActionCancel, c.Token, "Cancel")
 	return Message{
 		Text: "Confirm the restart of " + flat(c.Service.Name, 100) +
@@ -69,10 +78,10 @@ func currently(st *roomclient.State, now time.Time) string {
 	return text + "."
 }
 
-// dialog is the confirmation Slack shows before it sends the click.
-// Dialog texts are plain_text, with tight limits in characters, so long
-// names are cut short.
-func dialog(room, svc string) *slack.ConfirmationBlockObject {
+// dialog is the confirmation Slack shows before it sends the click. id,
+// when set, is named after the service. Dialog texts are plain_text,
+// with tight limits in characters, so long names are cut short.
+func dialog(room, svc, id string) *slack.ConfirmationBlockObject {
 	const (
 		restart = "Restart "
 		in      = " in "
@@ -81,7 +90,13 @@ func dialog(room, svc string) *slack.ConfirmationBlockObject {
 	)
 	title := restart + plain(svc, maxTitle-len(restart+"?")) + "?"
 	each := (maxDialogText - len(in+after)) / 2
-	text := plain(svc, each) + in + plain(room, each) + after
+	who := plain(svc, each)
+	if id != "" {
+		const idWords = len(" (id )")
+		half := (each - idWords) / 2
+		who = plain(svc, half) + " (id " + plain(id, half) + ")"
+	}
+	text := who + in + plain(room, each) + after
 	return slack.NewConfirmationBlockObject(
 		plainText(title), plainText(text),
 		plainText("Restart"), plainText("Keep running"),

@@ -41,7 +41,7 @@ const (
 	demoStarting   = 3 * time.Second
 	demoPoll       = 500 * time.Millisecond
 	demoRecovery   = 30 * time.Second
-	demoDrain      = 10 * time.Second
+	demoDrain      = 20 * time.Second
 
 	demoStartTimeout = 15 * time.Second
 	demoReplyTimeout = 10 * time.Second
