@@ -13,7 +13,6 @@ import (
 	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/claims"
 	"github.com/roomops/roombot/commands"
-	"github.com/roomops/roombot/roomclient"
 )
 
 // click answers one button click.
@@ -276,7 +275,7 @@ func (b *Bot) ask(ctx context.Context, log *slog.Logger, d *decision, to replyTo
 		b.respond(ctx, log, to, b.roomFailure(log, d, room, err), false)
 		return
 	}
-	s, ok := byID(l, a.ID)
+	s, ok := l.ByID(a.ID)
 	if !ok {
 		d.outcome = "not_found"
 		b.respond(ctx, log, to, commands.Error("That service is no longer in the room."), false)
@@ -315,13 +314,4 @@ func (b *Bot) page(ctx context.Context, log *slog.Logger, d *decision, to replyT
 // from an older roombot, or signed with another key.
 func invalidButton() commands.Message {
 	return commands.Error("This button is not valid any more. Run the command again.")
-}
-
-func byID(l *roomclient.List, id string) (roomclient.Service, bool) {
-	for _, s := range l.Services {
-		if s.ID == id {
-			return s, true
-		}
-	}
-	return roomclient.Service{}, false
 }

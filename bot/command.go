@@ -241,13 +241,7 @@ type match struct {
 }
 
 func matchIn(l *roomclient.List, s roomclient.Service) match {
-	n := 0
-	for _, o := range l.Services {
-		if o.Name == s.Name {
-			n++
-		}
-	}
-	return match{Service: s, shared: n > 1}
+	return match{Service: s, shared: len(commands.Match(l, s.Name)) > 1}
 }
 
 // find lists room and picks the service that ref names for verb v: by

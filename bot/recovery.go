@@ -67,7 +67,7 @@ func (b *Bot) pollState(ctx context.Context, log *slog.Logger, job *restartJob) 
 		log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
 		return nil, false
 	}
-	s, ok := byID(l, job.t.ServiceID)
+	s, ok := l.ByID(job.t.ServiceID)
 	if !ok || s.State == nil {
 		return nil, false
 	}

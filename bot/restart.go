@@ -123,7 +123,7 @@ func (b *Bot) before(ctx context.Context, job *restartJob) error {
 	if err != nil {
 		return err
 	}
-	s, ok := byID(l, job.t.ServiceID)
+	s, ok := l.ByID(job.t.ServiceID)
 	if !ok {
 		return &roomclient.Error{Code: roomclient.CodeServiceNotFound,
 			Text: "the service is no longer in the room"}

@@ -141,7 +141,7 @@ func roomError(room string, err error, timeout time.Duration) (format string, ar
 	case errors.As(err, &re):
 		return "Room %s answered: %s", []any{room, re.Text}, true
 	case errors.As(err, &se):
-		format, args = statusError(room, se.Status)
+		format, args = statusError(room, se)
 		return format, args, true
 	case errors.As(err, &oe), errors.As(err, &de):
 		return "Could not reach room %s: the room server is down or unreachable.", []any{room}, true
@@ -158,8 +158,8 @@ func roomError(room string, err error, timeout time.Duration) (format string, ar
 
 // statusError says what an HTTP status on the room's websocket upgrade
 // means for the person who asked.
-func statusError(room string, status int) (format string, args []any) {
-	switch status {
+func statusError(room string, se *roomclient.StatusError) (format string, args []any) {
+	switch se.Status {
 	case 401:
 		return "Room %s refused roombot's credentials (HTTP 401).", []any{room}
 	case 403:
@@ -170,11 +170,11 @@ func statusError(room string, status int) (format string, args []any) {
 		return "Room %s is disabled (HTTP 423).", []any{room}
 	}
 	switch {
-	case status >= 300 && status < 400:
+	case se.Redirect():
 		return "The room server redirected roombot away from room %s (HTTP %d): " +
-			"MESHAGENT_ROOM_URL may not point at a MeshAgent room server.", []any{room, status}
-	case status < 500 && status != 408 && status != 429:
-		return "The room server refused roombot's request for room %s (HTTP %d).", []any{room, status}
+			"MESHAGENT_ROOM_URL may not point at a MeshAgent room server.", []any{room, se.Status}
+	case se.Permanent():
+		return "The room server refused roombot's request for room %s (HTTP %d).", []any{room, se.Status}
 	}
-	return "Room %s is not taking connections right now (HTTP %d). Try again later.", []any{room, status}
+	return "Room %s is not taking connections right now (HTTP %d). Try again later.", []any{room, se.Status}
 }

@@ -92,6 +92,16 @@ type Event struct {
 	LastTimestamp  time.Time
 }
 
+// ByID returns the service whose id is id.
+func (l *List) ByID(id string) (Service, bool) {
+	for _, s := range l.Services {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
 // Find returns the one service named name. Names are matched exactly and
 // case-sensitively, as the room stores them. When no service or more than
 // one has that name it returns a *NameError, so a caller never acts on the
@@ -240,11 +250,14 @@ func (e *StatusError) Error() string {
 	case 423:
 		return fmt.Sprintf("room %q is disabled (HTTP 423)", e.Room)
 	}
-	if e.Status >= 300 && e.Status < 400 {
+	if e.Redirect() {
 		return fmt.Sprintf("room %q: the room server answered with a redirect (HTTP %d)", e.Room, e.Status)
 	}
 	return fmt.Sprintf("room %q refused the connection (HTTP %d)", e.Room, e.Status)
 }
+
+// Redirect reports whether the room server answered with a redirect.
+func (e *StatusError) Redirect() bool { return e.Status >= 300 && e.Status < 400 }
 
 // Permanent reports whether dialling again cannot succeed: any answer
 // but a server error, 408 and 429, which say to come back later. A

@@ -116,7 +116,7 @@ func hint(err error, cfg roomclient.Config) error {
 	switch {
 	case errors.As(err, &se) && se.Status == 404:
 		return fmt.Errorf("%w; if it exists, check MESHAGENT_ROOM_URL", err)
-	case errors.As(err, &se) && se.Status >= 300 && se.Status < 400:
+	case errors.As(err, &se) && se.Redirect():
 		return fmt.Errorf("%w; check MESHAGENT_ROOM_URL, which should name a MeshAgent room server", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("the room server at %s did not answer within %s (%w)",
@@ -203,10 +203,8 @@ func findService(ctx context.Context, c *roomclient.Client,
 		return roomclient.Service{}, err
 	}
 	if id != "" {
-		for _, s := range list.Services {
-			if s.ID == id {
-				return s, nil
-			}
+		if s, ok := list.ByID(id); ok {
+			return s, nil
 		}
 		return roomclient.Service{}, fmt.Errorf("room %q has no service with id %q", room, id)
 	}
