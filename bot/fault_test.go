@@ -3,7 +3,10 @@ package bot_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"path"
 	"strings"
 	"testing"
@@ -32,7 +35,10 @@ func TestRoomDownOrSlow(t *testing.T) {
 		name  string
 		setup func(*harness) error
 		url   string // room base, when not the simulator
-		want  string
+		// untrusted serves the room base over TLS with a certificate
+		// roombot does not trust.
+		untrusted bool
+		want      string
 	}{
 		{
 			name:  "unreachable",
@@ -68,9 +74,32 @@ func TestRoomDownOrSlow(t *testing.T) {
 			url:  "ws://roombot-test-host.invalid",
 			want: "Could not reach room `lobby`",
 		},
+		{
+			name:      "untrusted certificate",
+			untrusted: true,
+			want:      "Could not reach room `lobby`: roombot does not trust the room server's TLS certificate.",
+		},
+		{
+			name: "not TLS",
+			url:  "plain",
+			want: "Could not reach room `lobby`: the room server does not speak TLS",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			switch {
+			case tt.untrusted:
+				srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+				// The server's log of each refused handshake is noise.
+				srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+				srv.StartTLS()
+				t.Cleanup(srv.Close)
+				tt.url = srv.URL
+			case tt.url == "plain":
+				srv := httptest.NewServer(http.NotFoundHandler())
+				t.Cleanup(srv.Close)
+				tt.url = "wss" + strings.TrimPrefix(srv.URL, "http")
+			}
 			h := newHarness(t, func(o *options) {
 				o.conf = func(c *botConfig) { c.CallTimeout = callTimeout }
 				o.roomConf = func(c *roomclient.Config) {

@@ -2,6 +2,7 @@ package roomclient
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -699,5 +700,33 @@ func TestFrameOverReadLimit(t *testing.T) {
 	_, err := c.List(testCtx(t), "r")
 	if !errors.Is(err, ErrDisconnected) || !strings.Contains(err.Error(), "read limit") {
 		t.Errorf("List = %v, want ErrDisconnected at the read limit", err)
+	}
+}
+
+// TestUntrustedCertificateIsPermanent: a room server whose certificate
+// roombot does not trust is dialled once, not until DialTimeout: no retry
+// can make the certificate good, and the person who asked should hear
+// why at once.
+func TestUntrustedCertificateIsPermanent(t *testing.T) {
+	tlsCfg, _, err := roomtest.LoopbackTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := demo(t, roomtest.WithTLS(tlsCfg))
+	var dials atomic.Int32
+	c := newClient(t, srv, func(cfg *Config) {
+		cfg.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	})
+	_, err = c.List(testCtx(t), "lobby")
+	var ve *tls.CertificateVerificationError
+	if !errors.As(err, &ve) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("List from an untrusted server = %v, want the certificate error before the deadline", err)
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("the server was dialled %d times, want once", n)
 	}
 }

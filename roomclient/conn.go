@@ -625,8 +625,17 @@ func (c *Client) dialOnce(ctx context.Context, room string, log *slog.Logger) (*
 }
 
 // dialError turns a refused upgrade into a *StatusError, permanent for
-// the statuses that say the token, room or grant is wrong.
+// the statuses that say the token, room or grant is wrong. A TLS failure
+// is permanent too: an untrusted certificate, or a server that does not
+// speak TLS at all, answers the same way however often it is asked.
 func dialError(room string, resp *http.Response, err error) error {
+	var (
+		ve *tls.CertificateVerificationError
+		he tls.RecordHeaderError
+	)
+	if errors.As(err, &ve) || errors.As(err, &he) {
+		return permanent{err}
+	}
 	if resp == nil || !errors.Is(err, websocket.ErrBadHandshake) {
 		return err
 	}

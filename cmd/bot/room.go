@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -108,12 +109,21 @@ func parseRoomArgs(args []string) (roomArgs, error) {
 	return ra, nil
 }
 
-// hint adds where to look to a room's 404 or redirect, since a base URL
-// that points at some other web server answers every room so, and to a
-// room that never answered, whose error would say only that time ran out.
+// hint adds where to look to a TLS failure; to a room's 404 or redirect,
+// since a base URL that points at some other web server answers every
+// room so; and to a room that never answered, whose error would say only
+// that time ran out.
 func hint(err error, cfg roomclient.Config) error {
-	var se *roomclient.StatusError
+	var (
+		se *roomclient.StatusError
+		ve *tls.CertificateVerificationError
+		he tls.RecordHeaderError
+	)
 	switch {
+	case errors.As(err, &ve):
+		return fmt.Errorf("%w; for a private CA, point SSL_CERT_FILE at its PEM", err)
+	case errors.As(err, &he):
+		return fmt.Errorf("%w; the room server does not speak TLS: MESHAGENT_ROOM_URL may need ws://", err)
 	case errors.As(err, &se) && se.Status == 404:
 		return fmt.Errorf("%w; if it exists, check MESHAGENT_ROOM_URL", err)
 	case errors.As(err, &se) && se.Redirect():

@@ -7,6 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +257,34 @@ func TestRoomUsageBeforeCredentials(t *testing.T) {
 	err := runRoom(context.Background(), noEnv, []string{"list", "lobby"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "MESHAGENT_API_KEY") {
 		t.Errorf("bot room list lobby with no credentials = %v, want them asked for", err)
+	}
+}
+
+// TestRoomTLSHints: a room server whose certificate is not trusted, or
+// that does not speak TLS at all, is told at once with what to change,
+// not retried until the dial gives up.
+func TestRoomTLSHints(t *testing.T) {
+	untrusted := httptest.NewUnstartedServer(http.NotFoundHandler())
+	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0)
+	untrusted.StartTLS()
+	t.Cleanup(untrusted.Close)
+	plain := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(plain.Close)
+
+	for url, want := range map[string]string{
+		untrusted.URL: "certificate signed by unknown authority; for a private CA, point SSL_CERT_FILE at its PEM",
+		"wss" + strings.TrimPrefix(plain.URL, "http"): "does not speak TLS: MESHAGENT_ROOM_URL may need ws://",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		getenv := env(map[string]string{
+			"MESHAGENT_ROOM_URL": url,
+			"MESHAGENT_API_KEY":  roomtest.APIKey("cli-secret"),
+		})
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, getenv, []string{"room", "list", "lobby"}, strings.NewReader(""), &stdout, &stderr)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), want) || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("bot room list lobby at %s = %v, want at once %q", url, err, want)
+		}
 	}
 }
