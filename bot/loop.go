@@ -146,9 +146,11 @@ func (b *Bot) drain(stopWork context.CancelFunc) {
 	b.settle()
 }
 
-// settle waits a short while for cancelled work to post what it must.
+// settle waits a short while for cancelled work to post what it must:
+// its last update to Slack is bounded by SlackTimeout, so a little more
+// than that lets a slow Slack still hear the outcome is unknown.
 func (b *Bot) settle() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.SlackTimeout+time.Second)
 	defer cancel()
 	if err := b.inflight.wait(ctx); err != nil {
 		b.log.Error("work still in flight at exit")

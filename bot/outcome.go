@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,9 +72,13 @@ func refused(err error) bool {
 		se *roomclient.StatusError
 		de *net.DNSError
 		oe *net.OpError
+		ve *tls.CertificateVerificationError
+		he tls.RecordHeaderError
 	)
 	switch {
-	case errors.As(err, &re), errors.As(err, &se), errors.As(err, &de):
+	case errors.As(err, &re), errors.As(err, &se), errors.As(err, &de),
+		errors.As(err, &ve), errors.As(err, &he):
+		// TLS fails at the dial, before any request is written.
 		return true
 	case errors.As(err, &oe):
 		return oe.Op == "dial"

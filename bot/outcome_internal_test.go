@@ -1,9 +1,16 @@
 package bot
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
+
+	"github.com/roomops/roombot/roomclient"
 )
 
 // TestUnknownOutcomeShowsNamesVerbatim: a service whose name holds a
@@ -18,5 +25,30 @@ func TestUnknownOutcomeShowsNamesVerbatim(t *testing.T) {
 	}
 	if s := string(js); strings.Contains(s, "`a`*bold*`b`") || !strings.Contains(s, "`aˋ*bold*ˋb`") {
 		t.Errorf("unknownOutcome blocks = %s\nwant the name in one code span, its backticks replaced", s)
+	}
+}
+
+// TestRefused: only errors that show the restart never reached the room
+// count as refused; after any other the outcome is unknown.
+func TestRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"room error", &roomclient.Error{Code: roomclient.CodeServiceNotFound}, true},
+		{"status", &roomclient.StatusError{Room: "lobby", Status: 503}, true},
+		{"dial", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+		{"read", &net.OpError{Op: "read", Err: errors.New("connection reset")}, false},
+		{"untrusted certificate", fmt.Errorf("connecting: %w",
+			&tls.CertificateVerificationError{Err: errors.New("unknown authority")}), true},
+		{"not TLS", fmt.Errorf("connecting: %w", tls.RecordHeaderError{Msg: "not TLS"}), true},
+		{"deadline", context.DeadlineExceeded, false},
+		{"disconnected", roomclient.ErrDisconnected, false},
+	}
+	for _, tt := range tests {
+		if got := refused(tt.err); got != tt.want {
+			t.Errorf("refused(%s: %v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
 	}
 }

@@ -28,10 +28,11 @@ const (
 	slackMaxConn = 10 // Socket Mode connections Slack allows per app
 
 	// After the drain the bot still posts "outcome unknown" for what did
-	// not finish (it waits up to 10 s for that: bot.settle), closes both
-	// websockets, and gives the HTTP server up to 5 s to shut down
-	// (cmd/bot serveHTTP); 20 s covers the three with room to spare.
-	afterDrain = 20 * time.Second
+	// not finish (it waits up to 16 s for that, SlackTimeout and a
+	// second: bot.settle), closes both websockets, and gives the HTTP
+	// server up to 5 s to shut down (cmd/bot serveHTTP); 25 s covers the
+	// three with room to spare.
+	afterDrain = 25 * time.Second
 )
 
 // designEnv are the variables DESIGN.md documents; the binary must read
