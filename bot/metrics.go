@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roomops/roombot/commands"
 )
 
 // Metrics are the bot's Prometheus collectors. A nil *Metrics records
@@ -61,7 +63,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.commands, m.ack, m.roomCalls, m.restarts,
 		m.reconnects, m.denials, m.rateLimited)
+	m.zero()
 	return m
+}
+
+// zero makes the series an alert would watch exist from the start, at 0:
+// a counter that first appears at 1 shows no increase to rate() or
+// increase(), so the first restart to fail, the first denial or the
+// first 429 would go unseen.
+func (m *Metrics) zero() {
+	for _, o := range []string{"requested", "failed", string(commands.PhaseBack),
+		string(commands.PhaseNotBack), string(commands.PhaseUnknown)} {
+		m.restarts.WithLabelValues(o)
+	}
+	for _, v := range commands.Verbs() {
+		m.denials.WithLabelValues(string(v))
+	}
+	// Clicks on a card are counted under these two.
+	m.denials.WithLabelValues("confirm")
+	m.denials.WithLabelValues("cancel")
+	for _, method := range []string{"chat.postMessage", "chat.update",
+		"chat.postEphemeral", "response_url"} {
+		m.rateLimited.WithLabelValues(method)
+	}
 }
 
 func (m *Metrics) command(verb, outcome string) {

@@ -154,6 +154,26 @@ func TestMetricsCountACommand(t *testing.T) {
 	}
 }
 
+// TestMetricsStartAtZero: the series an alert watches are there before
+// the first event, at 0, so rate() sees the first one.
+func TestMetricsStartAtZero(t *testing.T) {
+	s := serveWorld(t)
+	body := s.waitBody(t, "/metrics", "roombot_socket_reconnects_total 0\n")
+	for _, want := range []string{
+		`roombot_restarts_total{outcome="failed"} 0` + "\n",
+		`roombot_restarts_total{outcome="unknown"} 0` + "\n",
+		`roombot_restarts_total{outcome="not_back"} 0` + "\n",
+		`roombot_denials_total{verb="restart"} 0` + "\n",
+		`roombot_denials_total{verb="confirm"} 0` + "\n",
+		`roombot_slack_rate_limited_total{method="chat.postMessage"} 0` + "\n",
+		"roombot_socket_reconnects_total 0\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics at start lacks %q", want)
+		}
+	}
+}
+
 // TestMetricsCountFaults: a refusal, a 429 from Slack and a lost socket
 // each show in their counter, as an operator alerting on them needs.
 func TestMetricsCountFaults(t *testing.T) {
