@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/slack-go/slack"
 
@@ -142,6 +143,30 @@ func split(ids []string) (list, error) {
 func (p *Policy) Empty() bool {
 	return len(p.viewers.users)+len(p.viewers.groups)+
 		len(p.restarters.users)+len(p.restarters.groups) == 0
+}
+
+// Resolve fetches the members of every user group the lists name, at
+// once, so that a group Slack will not resolve (a wrong id, or an app
+// without usergroups:read) is found when the bot starts rather than when
+// one of its members is first refused. The lists it gets are kept for
+// Check. It returns the failures joined, each naming its group, and
+// takes at most the lookup timeout.
+func (p *Policy) Resolve(ctx context.Context) error {
+	if p.groups == nil {
+		return nil
+	}
+	groups := slices.Concat(p.viewers.groups, p.restarters.groups)
+	slices.Sort(groups)
+	groups = slices.Compact(groups)
+	ctx, cancel := context.WithTimeoutCause(ctx, p.groups.opts.timeout, errSlow)
+	defer cancel()
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() { _, errs[i] = p.groups.members(ctx, g) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Check returns nil when the Slack user userID has perm, and an error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -363,6 +364,40 @@ func TestGroupNeverResolved(t *testing.T) {
 	c.advance(retryAfter)
 	f.fail(nil)
 	mustAllow(t, p, carol, View)
+}
+
+// TestResolve: Resolve asks for every group once, names each that
+// failed, and keeps what it got, so the first Check asks Slack nothing.
+func TestResolve(t *testing.T) {
+	p, f, _ := newPolicy(t)
+	ctx := context.Background()
+	if err := p.Resolve(ctx); err != nil {
+		t.Fatalf("Resolve = %v, want nil", err)
+	}
+	if a, b := f.callsFor(views), f.callsFor(ops); a != 1 || b != 1 {
+		t.Errorf("Resolve looked up %s %d times and %s %d times, want once each", views, a, ops, b)
+	}
+	mustAllow(t, p, carol, View)
+	mustAllow(t, p, dave, Restart)
+	if n := f.callCount(); n != 2 {
+		t.Errorf("checks after Resolve made %d lookups in all, want Resolve's 2", n)
+	}
+
+	p, f, _ = newPolicy(t)
+	boom := errors.New("missing_scope")
+	f.fail(boom)
+	err := p.Resolve(ctx)
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), views) || !strings.Contains(err.Error(), ops) {
+		t.Errorf("Resolve with Slack refusing = %v, want %v naming %s and %s", err, boom, views, ops)
+	}
+
+	p, err = New([]string{alice}, []string{bob}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Resolve(ctx); err != nil {
+		t.Errorf("Resolve without groups = %v, want nil", err)
+	}
 }
 
 func TestOneRefreshAtATime(t *testing.T) {

@@ -404,3 +404,29 @@ func TestProcessRedisDownLogsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessLogsUnresolvedGroups: a user group Slack does not know is
+// named in the log at start, with Slack's answer, while the bot runs on
+// for the users the lists name directly.
+func TestProcessLogsUnresolvedGroups(t *testing.T) {
+	w := newWorld(t)
+	w.slack.SetUserGroup("S0OPS0001", "U0BOB0002")
+	w.env["ROOMBOT_ALLOWED_USERS"] = "S0OPS0001,S0NOSUCH1"
+	ctx := testContext(t)
+	p := startBot(t, w.env)
+	if err := p.out.waitFor(ctx, "could not be resolved"); err != nil {
+		t.Fatalf("no log line for the unknown group: %v\n%s", err, p.out)
+	}
+	out := p.out.String()
+	for _, want := range []string{"S0NOSUCH1", "no_such_subteam", "usergroups:read"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "S0OPS0001:") {
+		t.Errorf("the log names the group Slack resolved as failed:\n%s", out)
+	}
+	if m := command(t, ctx, w.slack, "U0ALICE01", "list lobby"); !strings.Contains(m.Render(), "web") {
+		t.Errorf("list lobby after the warning answered:\n%s", m.Render())
+	}
+}

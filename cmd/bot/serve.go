@@ -114,8 +114,24 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 		return b.Run(gctx)
 	})
 	g.Go(func() error { return watcher.Run(gctx) })
+	g.Go(func() error {
+		resolveGroups(gctx, policy, log)
+		return nil
+	})
 	g.Go(waitHTTP)
 	return g.Wait()
+}
+
+// resolveGroups asks Slack once at start for the members of the user
+// groups the allow-lists name, so that a group it will not resolve shows
+// in the log at once, not when a member is first refused. The bot runs
+// regardless: Slack may only be slow, and each check asks again.
+func resolveGroups(ctx context.Context, policy *authz.Policy, log *slog.Logger) {
+	if err := policy.Resolve(ctx); err != nil && ctx.Err() == nil {
+		log.Warn("user groups in the allow-lists could not be resolved; their members are "+
+			"refused until Slack resolves them (check the ids, and that the app has usergroups:read)",
+			"err", err)
+	}
 }
 
 // stores are what replicas share: claims, the watched rooms and the
