@@ -146,15 +146,22 @@ func (b *Bot) drain(stopWork context.CancelFunc) {
 	b.settle()
 }
 
-// settle waits a short while for cancelled work to post what it must:
-// its last update to Slack is bounded by SlackTimeout, so a little more
-// than that lets a slow Slack still hear the outcome is unknown.
+// settle waits a short while for cancelled work to post what it must.
+// A cancelled restart tells the room watch it is over (quietTimeout at
+// most), then updates the channel and then the card, each within
+// SlackTimeout, since the card says whether the channel was told.
 func (b *Bot) settle() {
-	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.SlackTimeout+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), b.settleTimeout())
 	defer cancel()
 	if err := b.inflight.wait(ctx); err != nil {
 		b.log.Error("work still in flight at exit")
 	}
+}
+
+// settleTimeout bounds settle: the longest a cancelled restart takes to
+// report, and a second more.
+func (b *Bot) settleTimeout() time.Duration {
+	return quietTimeout + 2*b.cfg.SlackTimeout + time.Second
 }
 
 // lifetime returns the context that work shared between commands runs

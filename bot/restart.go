@@ -202,6 +202,11 @@ func (b *Bot) markPerformed(ctx context.Context, log *slog.Logger, job *restartJ
 	}
 }
 
+// quietTimeout bounds endQuiet: one write to the claim store, which
+// answers in milliseconds when it answers at all. It runs after a drain
+// ran out too, before the outcome is posted, so it must not take long.
+const quietTimeout = 5 * time.Second
+
 // endQuiet tells the room watch that roombot no longer follows the
 // restart, so it is quiet about the service only until it has looked at
 // it once more (Performed adds two of its intervals), not for the whole
@@ -211,7 +216,7 @@ func (b *Bot) endQuiet(ctx context.Context, log *slog.Logger, job *restartJob) {
 	if b.cfg.Watcher == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CallTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), quietTimeout)
 	defer cancel()
 	if err := b.cfg.Watcher.Performed(ctx, job.t.Room, job.t.ServiceID, 0); err != nil {
 		log.Warn("room watch not told the restart is over; it stays quiet about the service longer",

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func (h *harness) runResult(done <-chan error) error {
 
 // restartStuck confirms a restart of web that does not come back until
 // the test recovers it, and waits for its notification.
-func (h *harness) restartStuck() {
+func (h *harness) restartStuck() (cardTS string) {
 	h.t.Helper()
 	oom := &roomtest.Failure{ExitCode: 137, StartError: "oom"}
 	if err := h.room.FailRestarts("lobby", "svc-web", oom); err != nil {
@@ -42,6 +43,7 @@ func (h *harness) restartStuck() {
 	card := h.card(alice, "web")
 	h.reply(h.click(alice, card.TS, confirmID))
 	h.notification(func(m slacksim.Message) bool { return strings.HasPrefix(m.Text, "Restarting") })
+	return card.TS
 }
 
 // TestShutdownReportsUnknownOutcome: the bot is stopped while a restart is
@@ -68,6 +70,37 @@ func TestShutdownReportsUnknownOutcome(t *testing.T) {
 		t.Errorf("notification edited %d times, want once", len(n.History))
 	}
 	h.noViolations()
+}
+
+// TestShutdownWaitsOutASlowSlack: after a drain that ran out, the bot
+// waits for the outcome-unknown update of the notification and then of
+// the card, each of which may take up to SlackTimeout when Slack asks it
+// to wait. The wait used to cover one such call, and Run returned while
+// the card still said the restart was under way.
+func TestShutdownWaitsOutASlowSlack(t *testing.T) {
+	const slackTimeout = 2500 * time.Millisecond
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) {
+			c.DrainTimeout = 300 * time.Millisecond
+			c.SlackTimeout = slackTimeout
+		}
+	})
+	cardTS := h.restartStuck()
+	// Each wait fits in one SlackTimeout; the two together do not.
+	limited := slacksim.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second}
+	h.slack.FailNext("chat.update", limited)
+	h.slack.FailNext("response_url", limited)
+
+	if err := h.runResult(h.stopBot()); err != nil {
+		t.Errorf("Run() = %v after shutdown, want nil", err)
+	}
+	card, _ := h.slack.Message(cardTS)
+	wantText(t, "the card after shutdown", card.Render(), "outcome unknown")
+	n := h.notification(func(m slacksim.Message) bool { return strings.Contains(m.Text, "unknown") })
+	wantText(t, "the notification after shutdown", n.Render(), "outcome unknown")
+	if strings.Contains(h.logs.String(), "work still in flight at exit") {
+		t.Errorf("the bot exited with work in flight:\n%s", h.logs)
+	}
 }
 
 // TestShutdownWaitsForWork: the bot closes its Socket Mode connection as

@@ -28,11 +28,11 @@ const (
 	slackMaxConn = 10 // Socket Mode connections Slack allows per app
 
 	// After the drain the bot still posts "outcome unknown" for what did
-	// not finish (it waits up to 16 s for that, SlackTimeout and a
-	// second: bot.settle), closes both websockets, and gives the HTTP
-	// server up to 5 s to shut down (cmd/bot serveHTTP); 25 s covers the
-	// three with room to spare.
-	afterDrain = 25 * time.Second
+	// not finish (it waits up to 36 s for that: bot.settle, two Slack
+	// calls of up to 15 s each after a 5 s claim store write), closes
+	// both websockets (up to 1 s), and gives the HTTP server up to 5 s
+	// to shut down (cmd/bot serveHTTP); 45 s covers the three.
+	afterDrain = 45 * time.Second
 )
 
 // designEnv are the variables DESIGN.md documents; the binary must read
