@@ -76,7 +76,11 @@ func refused(err error) bool {
 		he tls.RecordHeaderError
 	)
 	switch {
-	case errors.As(err, &re), errors.As(err, &se), errors.As(err, &de),
+	case errors.As(err, &re):
+		// An answer the client could not read is the client's error, not
+		// the room's refusal: the room may well have restarted it.
+		return re.Code != roomclient.CodeUnexpectedResponse
+	case errors.As(err, &se), errors.As(err, &de),
 		errors.As(err, &ve), errors.As(err, &he):
 		// TLS fails at the dial, before any request is written.
 		return true

@@ -37,6 +37,8 @@ func TestRefused(t *testing.T) {
 		want bool
 	}{
 		{"room error", &roomclient.Error{Code: roomclient.CodeServiceNotFound}, true},
+		{"answer not understood", fmt.Errorf("restarting: %w",
+			&roomclient.Error{Code: roomclient.CodeUnexpectedResponse, Text: "malformed answer"}), false},
 		{"status", &roomclient.StatusError{Room: "lobby", Status: 503}, true},
 		{"dial", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
 		{"read", &net.OpError{Op: "read", Err: errors.New("connection reset")}, false},

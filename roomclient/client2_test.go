@@ -730,3 +730,21 @@ func TestUntrustedCertificateIsPermanent(t *testing.T) {
 		t.Errorf("the server was dialled %d times, want once", n)
 	}
 }
+
+// TestDisconnectedHidesItsCause: a call cut off by a lost connection is
+// not taken for one that never left. Its error says what broke but does
+// not wrap it, since a network or TLS error in an error's chain reads as
+// a dial that failed, before anything was sent.
+func TestDisconnectedHidesItsCause(t *testing.T) {
+	err := disconnected(tls.RecordHeaderError{Msg: "oversized record received"})
+	var he tls.RecordHeaderError
+	var oe *net.OpError
+	if errors.As(err, &he) || errors.As(err, &oe) || !errors.Is(err, ErrDisconnected) ||
+		!strings.Contains(err.Error(), "oversized record") {
+		t.Errorf("disconnected = %v, want ErrDisconnected saying the cause without wrapping it", err)
+	}
+	err = disconnected(&net.OpError{Op: "read", Err: errors.New("connection reset")})
+	if errors.As(err, &oe) {
+		t.Errorf("disconnected(%v) wraps the *net.OpError", err)
+	}
+}

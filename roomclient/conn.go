@@ -375,6 +375,10 @@ func (cn *conn) deliver(msg wire.Message) {
 	cl.res <- result{body: msg.Body}
 }
 
+// disconnected is the error of the calls a lost connection ends. Its
+// cause is kept as text, not wrapped: a network or TLS error from a
+// dial means nothing was sent, and callers tell a refused request by
+// those types (bot.refused), while here the request may have been.
 func disconnected(err error) error {
 	return fmt.Errorf("%w: %v", ErrDisconnected, err)
 }
