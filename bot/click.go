@@ -281,6 +281,12 @@ func (b *Bot) ask(ctx context.Context, log *slog.Logger, d *decision, to replyTo
 		b.respond(ctx, log, to, commands.Error("That service is no longer in the room."), false)
 		return
 	}
+	// The list or status that showed the button may be older than a
+	// move of the service outside the room.
+	if m, ok := outside(d, room, s); ok {
+		b.respond(ctx, log, to, m, false)
+		return
+	}
 	d.outcome = "confirm_asked"
 	b.respond(ctx, log, to, b.card(room, matchIn(l, s), d.user, to.channel), false)
 }

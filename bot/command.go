@@ -210,13 +210,22 @@ func (b *Bot) restartCmd(ctx context.Context, log *slog.Logger, d *decision, roo
 	if !ok {
 		return m
 	}
-	if s.External() {
-		d.outcome = "not_restartable"
-		return commands.Errorf("%s runs outside room %s, at %s, so the room cannot restart it.",
-			s.Name, room, s.ExternalURL)
+	if m, ok := outside(d, room, s.Service); ok {
+		return m
 	}
 	d.outcome = "confirm_asked"
 	return b.card(room, s, d.user, channel)
+}
+
+// outside answers a restart of a service that runs outside the room, at
+// an external URL: the room has no container of it to restart.
+func outside(d *decision, room string, s roomclient.Service) (commands.Message, bool) {
+	if !s.External() {
+		return commands.Message{}, false
+	}
+	d.outcome = "not_restartable"
+	return commands.Errorf("%s runs outside room %s, at %s, so the room cannot restart it.",
+		s.Name, room, s.ExternalURL), true
 }
 
 // canConfirm checks, before a card is handed out, that the claim store
@@ -241,7 +250,15 @@ type match struct {
 }
 
 func matchIn(l *roomclient.List, s roomclient.Service) match {
-	return match{Service: s, shared: len(commands.Match(l, s.Name)) > 1}
+	// Counted here, not with commands.Match, which matches no empty name:
+	// two services without a name share one too.
+	n := 0
+	for _, o := range l.Services {
+		if o.Name == s.Name {
+			n++
+		}
+	}
+	return match{Service: s, shared: n > 1}
 }
 
 // find lists room and picks the service that ref names for verb v: by

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,42 @@ func TestExternalServiceNotRestarted(t *testing.T) {
 	}
 	if n := h.room.Calls("lobby", "restart"); n != 0 {
 		t.Errorf("room saw %d restart calls, want none", n)
+	}
+	h.noViolations()
+}
+
+// TestRestartButtonOfAServiceNowExternal: a Restart button on an older
+// list, of a service that has since moved outside the room, says why it
+// cannot be restarted rather than hand out a card.
+func TestRestartButtonOfAServiceNowExternal(t *testing.T) {
+	spec := func(extra map[string]any) []byte {
+		m := map[string]any{"version": "v1", "kind": "Service", "id": "svc-docs",
+			"metadata": map[string]any{"name": "docs"}}
+		maps.Copy(m, extra)
+		js, _ := json.Marshal(m)
+		return js
+	}
+	fx := lobby()
+	fx.Rooms["lobby"].Services = []roomtest.Service{{Spec: spec(map[string]any{
+		"container": map[string]any{"image": "docs:1"}})}}
+	h := newHarness(t, func(o *options) { o.fixture = fx })
+	list := h.command(alice, "list lobby")
+	if !hasButton(list, "rs.restart.ask") {
+		t.Fatalf("list of a room service has no Restart button:\n%s", list.Render())
+	}
+	if err := h.room.RemoveService("lobby", "svc-docs"); err != nil {
+		t.Fatal(err)
+	}
+	external := roomtest.Service{Spec: spec(map[string]any{
+		"external": map[string]any{"url": "https://docs.example.com"}}), RestartForbidden: true}
+	if err := h.room.AddService("lobby", external); err != nil {
+		t.Fatal(err)
+	}
+
+	m := h.reply(h.click(alice, list.TS, "rs.restart.ask"))
+	wantText(t, "the Restart click", m.Render(), "runs outside room `lobby`, at `https://docs.example.com`")
+	if hasButton(m, confirmID) {
+		t.Errorf("a Restart click on an external service handed out a card:\n%s", m.Render())
 	}
 	h.noViolations()
 }
