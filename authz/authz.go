@@ -149,8 +149,9 @@ func (p *Policy) Empty() bool {
 // once, so that a group Slack will not resolve (a wrong id, or an app
 // without usergroups:read) is found when the bot starts rather than when
 // one of its members is first refused. The lists it gets are kept for
-// Check. It returns the failures joined, each naming its group, and
-// takes at most the lookup timeout.
+// Check; its failures are not, so the first checks ask Slack again. It
+// returns the failures joined, each naming its group, and takes at most
+// the lookup timeout.
 func (p *Policy) Resolve(ctx context.Context) error {
 	if p.groups == nil {
 		return nil
@@ -163,7 +164,7 @@ func (p *Policy) Resolve(ctx context.Context) error {
 	errs := make([]error, len(groups))
 	var wg sync.WaitGroup
 	for i, g := range groups {
-		wg.Go(func() { _, errs[i] = p.groups.members(ctx, g) })
+		wg.Go(func() { _, errs[i] = p.groups.lookup(ctx, g, false) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -390,6 +390,10 @@ func TestResolve(t *testing.T) {
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), views) || !strings.Contains(err.Error(), ops) {
 		t.Errorf("Resolve with Slack refusing = %v, want %v naming %s and %s", err, boom, views, ops)
 	}
+	// Slack is back at once: the first check asks it again rather than
+	// repeat Resolve's failure until retryAfter has passed.
+	f.fail(nil)
+	mustAllow(t, p, dave, Restart)
 
 	p, err = New([]string{alice}, []string{bob}, nil)
 	if err != nil {

@@ -158,6 +158,13 @@ func (c *groupCache) freshHas(groups []string, user string) bool {
 // longer fresh. One refresh of a group runs at a time; a caller with no
 // usable list waits for it.
 func (c *groupCache) members(ctx context.Context, group string) (map[string]bool, error) {
+	return c.lookup(ctx, group, true)
+}
+
+// lookup is members. A refresh that fails holds off the next for
+// retryAfter only when remember is set: a lookup made ahead of any
+// check, at start, must not keep the first checks from asking Slack.
+func (c *groupCache) lookup(ctx context.Context, group string, remember bool) (map[string]bool, error) {
 	for {
 		c.mu.Lock()
 		e := c.entryLocked(group)
@@ -171,7 +178,7 @@ func (c *groupCache) members(ctx context.Context, group string) (map[string]bool
 		if e.inFlight == nil && now.Sub(e.failed) >= retryAfter {
 			e.inFlight = make(chan struct{})
 			c.mu.Unlock()
-			return c.refresh(ctx, group, e)
+			return c.refresh(ctx, group, e, remember)
 		}
 		if m := e.members; c.usable(e, now) {
 			c.mu.Unlock()
@@ -210,9 +217,10 @@ func (c *groupCache) usable(e *groupEntry, now time.Time) bool {
 }
 
 // refresh fetches the members of group. The caller has set e.inFlight;
-// refresh closes it, waking the callers waiting for this refresh.
+// refresh closes it, waking the callers waiting for this refresh. A
+// failure is remembered, for retryAfter, only when remember is set.
 func (c *groupCache) refresh(ctx context.Context, group string,
-	e *groupEntry) (map[string]bool, error) {
+	e *groupEntry, remember bool) (map[string]bool, error) {
 	ids, err := c.fetch.GetUserGroupMembersContext(ctx, group)
 
 	c.mu.Lock()
@@ -231,7 +239,7 @@ func (c *groupCache) refresh(ctx context.Context, group string,
 
 	// A caller that gave up is not Slack failing: the next caller tries
 	// again at once. Slack taking the whole lookup timeout is.
-	if ctx.Err() == nil || errors.Is(context.Cause(ctx), errSlow) {
+	if remember && (ctx.Err() == nil || errors.Is(context.Cause(ctx), errSlow)) {
 		e.failed, e.err = now, err
 	}
 	if c.usable(e, now) {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -125,14 +127,24 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, o serveOptions) err
 // resolveGroups asks Slack once at start for the members of the user
 // groups the allow-lists name, so that a group it will not resolve shows
 // in the log at once, not when a member is first refused. The bot runs
-// regardless: Slack may only be slow, and each check asks again.
+// regardless: Slack may only be slow, and each check asks again. A token
+// Slack refuses is left to the bot's own check, which names it and ends
+// the process.
 func resolveGroups(ctx context.Context, policy *authz.Policy, log *slog.Logger) {
-	if err := policy.Resolve(ctx); err != nil && ctx.Err() == nil {
-		log.Warn("user groups in the allow-lists could not be resolved; their members are "+
-			"refused until Slack resolves them (check the ids, and that the app has usergroups:read)",
-			"err", err)
+	err := policy.Resolve(ctx)
+	var se slack.SlackErrorResponse
+	if err == nil || ctx.Err() != nil ||
+		errors.As(err, &se) && slices.Contains(refusedTokens, se.Err) {
+		return
 	}
+	log.Warn("user groups not resolved", "err", err,
+		"effect", "their members are refused until Slack resolves them",
+		"hint", "check the group ids, and that the app has usergroups:read")
 }
+
+// refusedTokens are Slack's errors for a token it will not take.
+var refusedTokens = []string{"invalid_auth", "not_authed", "token_revoked",
+	"token_expired", "account_inactive"}
 
 // stores are what replicas share: claims, the watched rooms and the
 // rooms' watch state.
