@@ -77,7 +77,7 @@ func TestRoomDownOrSlow(t *testing.T) {
 		{
 			name:      "untrusted certificate",
 			untrusted: true,
-			want:      "Could not reach room `lobby`: roombot does not trust the room server's TLS certificate.",
+			want:      "Could not reach room `lobby`: roombot could not verify the room server's TLS certificate.",
 		},
 		{
 			name: "not TLS",

@@ -147,7 +147,7 @@ func roomError(room string, err error, timeout time.Duration) (format string, ar
 		format, args = statusError(room, se)
 		return format, args, true
 	case errors.As(err, &ve):
-		return "Could not reach room %s: roombot does not trust the room server's TLS certificate.", []any{room}, true
+		return "Could not reach room %s: roombot could not verify the room server's TLS certificate.", []any{room}, true
 	case errors.As(err, &he):
 		return "Could not reach room %s: the room server does not speak TLS; " +
 			"MESHAGENT_ROOM_URL may need ws:// rather than wss://.", []any{room}, true

@@ -1,7 +1,12 @@
 package watch
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -239,6 +244,29 @@ func TestSameBase(t *testing.T) {
 		edit(&cur.Services[0])
 		if sameBase(base, trim(cur)) {
 			t.Errorf("sameBase = true with a different %s", name)
+		}
+	}
+}
+
+// TestReason: a channel hears in a few words why its room did not
+// answer, with no host or address in them.
+func TestReason(t *testing.T) {
+	w := &Watcher{timeout: 15 * time.Second}
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&roomclient.StatusError{Room: "lobby", Status: 503}, "connection refused with HTTP 503"},
+		{fmt.Errorf("connecting: %w", &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}),
+			"roombot could not verify the room server's TLS certificate"},
+		{fmt.Errorf("connecting: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}),
+			"the room server does not speak TLS"},
+		{fmt.Errorf("listing: %w", context.DeadlineExceeded), "no answer within 15s"},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, "cannot connect"},
+	}
+	for _, tt := range tests {
+		if got := w.reason(tt.err); got != tt.want {
+			t.Errorf("reason(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
 }

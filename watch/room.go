@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -258,7 +259,13 @@ func (w *Watcher) answered(r *room, channels []string, now time.Time) {
 func (w *Watcher) reason(err error) string {
 	var se *roomclient.StatusError
 	var re *roomclient.Error
+	var ve *tls.CertificateVerificationError
+	var he tls.RecordHeaderError
 	switch {
+	case errors.As(err, &ve):
+		return "roombot could not verify the room server's TLS certificate"
+	case errors.As(err, &he):
+		return "the room server does not speak TLS"
 	case errors.As(err, &se):
 		return fmt.Sprintf("connection refused with HTTP %d", se.Status)
 	case errors.As(err, &re):

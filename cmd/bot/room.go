@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -116,12 +117,15 @@ func parseRoomArgs(args []string) (roomArgs, error) {
 func hint(err error, cfg roomclient.Config) error {
 	var (
 		se *roomclient.StatusError
-		ve *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		hn x509.HostnameError
 		he tls.RecordHeaderError
 	)
 	switch {
-	case errors.As(err, &ve):
+	case errors.As(err, &ua):
 		return fmt.Errorf("%w; for a private CA, point SSL_CERT_FILE at its PEM", err)
+	case errors.As(err, &hn):
+		return fmt.Errorf("%w; check the host in MESHAGENT_ROOM_URL", err)
 	case errors.As(err, &he):
 		return fmt.Errorf("%w; the room server does not speak TLS: MESHAGENT_ROOM_URL may need ws://", err)
 	case errors.As(err, &se) && se.Status == 404:

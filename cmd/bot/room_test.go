@@ -261,8 +261,8 @@ func TestRoomUsageBeforeCredentials(t *testing.T) {
 }
 
 // TestRoomTLSHints: a room server whose certificate is not trusted, or
-// that does not speak TLS at all, is told at once with what to change,
-// not retried until the dial gives up.
+// is for another host, or that does not speak TLS at all, is told at
+// once with what to change, not retried until the dial gives up.
 func TestRoomTLSHints(t *testing.T) {
 	untrusted := httptest.NewUnstartedServer(http.NotFoundHandler())
 	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -273,7 +273,9 @@ func TestRoomTLSHints(t *testing.T) {
 
 	for url, want := range map[string]string{
 		untrusted.URL: "certificate signed by unknown authority; for a private CA, point SSL_CERT_FILE at its PEM",
-		"wss" + strings.TrimPrefix(plain.URL, "http"): "does not speak TLS: MESHAGENT_ROOM_URL may need ws://",
+		// httptest's certificate names 127.0.0.1 and example.com only.
+		strings.Replace(untrusted.URL, "127.0.0.1", "localhost", 1): "not localhost; check the host in MESHAGENT_ROOM_URL",
+		"wss" + strings.TrimPrefix(plain.URL, "http"):               "does not speak TLS: MESHAGENT_ROOM_URL may need ws://",
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		getenv := env(map[string]string{
