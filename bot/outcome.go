@@ -99,25 +99,13 @@ func (b *Bot) outcomeUnknown(ctx context.Context, log *slog.Logger, d *decision,
 	b.met.restart(string(commands.PhaseUnknown))
 	d.outcome = "outcome_unknown"
 	ref := b.logRef(log, "restart outcome unknown", job.t.Room, err)
-	if ctx.Err() != nil {
-		m := commands.Notify(b.notice(job, recovery{phase: commands.PhaseUnknown}))
-		b.tell(ctx, log, job, m)
-		return
+	r := recovery{phase: commands.PhaseUnknown}
+	if ctx.Err() == nil {
+		r.why = "roombot asked the room, but " + b.lostAnswer(err) +
+			", so the restart may or may not have happened"
+		r.ref = ref
 	}
-	// TODO(bot): commands.Notice has no words for an unknown outcome
-	// other than a shutdown; with one, this would be a notice naming
-	// the requester like the others.
-	why := "roombot asked the room, but " + b.lostAnswer(err) +
-		", so the restart may or may not have happened"
-	b.tell(ctx, log, job, unknownOutcome(job.t, why, ref))
-}
-
-// unknownOutcome is the message of a restart whose outcome roombot does
-// not know for why, roombot's own words, logged under ref.
-func unknownOutcome(t ticket, why, ref string) commands.Message {
-	return commands.Errorf("Restart of %s in %s: outcome unknown. "+why+
-		" (ref %s). Check with /room-services status %s %s.",
-		t.Service, t.Room, ref, t.Room, t.Service)
+	b.tell(ctx, log, job, commands.Notify(b.notice(job, r)))
 }
 
 // lostAnswer says why the room's answer to a restart never came.

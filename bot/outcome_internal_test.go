@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/roomclient"
 )
 
@@ -18,13 +19,20 @@ import (
 // which goes to the channel; it used to end the span, and the rest of the
 // name was formatted.
 func TestUnknownOutcomeShowsNamesVerbatim(t *testing.T) {
-	m := unknownOutcome(ticket{Room: "lobby", Service: "a`*bold*`b"}, "its answer never came", "ref1")
+	b := &Bot{}
+	job := &restartJob{t: ticket{Room: "lobby", Service: "a`*bold*`b", ServiceID: "svc-a"}, by: "U0ALICE01"}
+	r := recovery{phase: commands.PhaseUnknown, why: "its answer never came", ref: "ref1"}
+	m := commands.Notify(b.notice(job, r))
 	js, err := json.Marshal(m.Blocks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := string(js); strings.Contains(s, "`a`*bold*`b`") || !strings.Contains(s, "`aˋ*bold*ˋb`") {
-		t.Errorf("unknownOutcome blocks = %s\nwant the name in one code span, its backticks replaced", s)
+	s := string(js)
+	if strings.Contains(s, "`a`*bold*`b`") || !strings.Contains(s, "`aˋ*bold*ˋb`") {
+		t.Errorf("unknown outcome blocks = %s\nwant the name in one code span, its backticks replaced", s)
+	}
+	if !strings.Contains(s, "@U0ALICE01") || !strings.Contains(s, "its answer never came (ref `ref1`)") {
+		t.Errorf("unknown outcome blocks = %s\nwant the requester, and why with its ref", s)
 	}
 }
 

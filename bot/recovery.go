@@ -16,6 +16,8 @@ type recovery struct {
 	state *roomclient.State // the last state seen; nil if none
 	took  time.Duration     // from the restart to the service back, or to the end of the wait
 	note  string            // for PhaseNotBack, the state in words when State alone misleads; plain words, which the notice shows outside a code span
+	why   string            // for PhaseUnknown, why, in roombot's plain words; empty for a shutdown
+	ref   string            // for PhaseUnknown, the ref of the log line that says more
 }
 
 // await polls the room until the service is back, RecoveryTimeout passes
@@ -27,24 +29,37 @@ type recovery struct {
 // dies seconds later; taken as back at the first sight of it, or at the
 // next poll, the channel heard "back" of a service that had died again
 // (a crash every 6 s, polled every 500 ms, in the demo's staging room).
+//
+// Polls end with the wait, so that a room that stopped answering does
+// not hold the outcome past RecoveryTimeout in the room client's
+// redials. When no poll reached the room after the restart, the state
+// last seen is from before it, and the outcome is unknown.
 func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) recovery {
-	deadline := time.NewTimer(b.cfg.RecoveryTimeout)
-	defer deadline.Stop()
+	wait, cancel := context.WithTimeout(ctx, b.cfg.RecoveryTimeout)
+	defer cancel()
 	tick := time.NewTicker(b.cfg.RecoveryPoll)
 	defer tick.Stop()
 
 	last := job.service.State
+	seen := false            // a poll has reached the room since the restart
 	var up *roomclient.State // the new run seen at the last poll
 	var upAt time.Time
 	for {
 		select {
-		case <-ctx.Done():
-			return recovery{phase: commands.PhaseUnknown, state: last}
-		case <-deadline.C:
-			return job.notBack(last, up != nil, b.now().Sub(job.asked))
+		case <-wait.Done():
 		case <-tick.C:
 		}
-		st, ok := b.pollState(ctx, log, job)
+		switch {
+		case ctx.Err() != nil:
+			return recovery{phase: commands.PhaseUnknown, state: last}
+		case wait.Err() != nil && !seen:
+			return recovery{phase: commands.PhaseUnknown, took: b.now().Sub(job.asked),
+				why: "roombot could not reach the room after the restart to see whether it came back"}
+		case wait.Err() != nil:
+			return job.notBack(last, up != nil, b.now().Sub(job.asked))
+		}
+		st, reached, ok := b.pollState(wait, log, job)
+		seen = seen || reached
 		if !ok {
 			continue
 		}
@@ -60,18 +75,19 @@ func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) reco
 	}
 }
 
-// pollState returns the service's state as the room tells it now.
-func (b *Bot) pollState(ctx context.Context, log *slog.Logger, job *restartJob) (*roomclient.State, bool) {
+// pollState returns the service's state as the room tells it now, and
+// whether the room answered at all.
+func (b *Bot) pollState(ctx context.Context, log *slog.Logger, job *restartJob) (st *roomclient.State, reached, ok bool) {
 	l, err := b.poll(ctx, job.t.Room)
 	if err != nil {
 		log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
-		return nil, false
+		return nil, false, false
 	}
 	s, ok := l.ByID(job.t.ServiceID)
 	if !ok || s.State == nil {
-		return nil, false
+		return nil, true, false
 	}
-	return s.State, true
+	return s.State, true, true
 }
 
 // poll lists room for the recovery watch. It asks the room itself, never
@@ -147,5 +163,6 @@ func (b *Bot) notice(job *restartJob, r recovery) commands.Notice {
 	if r.note != "" {
 		n.State = r.note
 	}
+	n.Why, n.Ref = r.why, r.ref
 	return n
 }

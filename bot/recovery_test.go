@@ -109,6 +109,41 @@ func TestCrashLoopIsNotBack(t *testing.T) {
 	}
 }
 
+// TestRoomGoneAfterRestart: the room stops answering right after it took
+// the restart. The bot never sees the service again, so the outcome is
+// unknown, told when RecoveryTimeout ends. It used to say the service
+// was "still running" from its state before the restart, and only once
+// a poll stuck in the room client's redials gave up, long after.
+func TestRoomGoneAfterRestart(t *testing.T) {
+	const recoveryTimeout = 2 * time.Second
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) {
+			c.RecoveryTimeout = recoveryTimeout
+			c.CallTimeout = 20 * time.Second
+		}
+	})
+	card := h.card(alice, "web")
+	h.reply(h.click(alice, card.TS, confirmID))
+	// The notification is posted once the room has answered the restart.
+	h.notification(func(m slacksim.Message) bool { return strings.HasPrefix(m.Text, "Restarting") })
+	if err := h.room.SetReachable("lobby", false); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	n := h.notification(func(m slacksim.Message) bool { return !strings.HasPrefix(m.Text, "Restarting") })
+	took := time.Since(start)
+
+	wantText(t, "the notification", n.Render(), "outcome unknown",
+		"roombot could not reach the room", "/room-services status lobby web")
+	if strings.Contains(n.Render(), "still") {
+		t.Errorf("the notification tells a state the bot never saw:\n%s", n.Render())
+	}
+	// The wait ends with RecoveryTimeout, not with a room call's.
+	if took > recoveryTimeout+3*time.Second {
+		t.Errorf("the outcome came %v after the room went, want within %v and a little", took, recoveryTimeout)
+	}
+}
+
 // TestWatchHearsCrashAfterOwnRestart: roombot's own restart keeps the
 // room watch quiet about the service while the bot follows it; once the
 // notification says the service is back, the watch is told at once, and

@@ -185,7 +185,8 @@ func (b *Bot) watchPanicked(ctx context.Context, log *slog.Logger, job *restartJ
 	}()
 	b.met.restart(string(commands.PhaseUnknown))
 	why := "roombot asked the room, but lost track of the service before it came back"
-	b.update(ctx, log, job, unknownOutcome(job.t, why, ref))
+	r := recovery{phase: commands.PhaseUnknown, why: why, ref: ref}
+	b.update(ctx, log, job, commands.Notify(b.notice(job, r)))
 }
 
 // markPerformed tells the room watch that this restart is roombot's own,

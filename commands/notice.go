@@ -37,6 +37,12 @@ type Notice struct {
 	State      string
 	ExitCode   *int
 	StartError string
+
+	// Why, for PhaseUnknown, is why roombot does not know, in its own
+	// plain words. Empty means the bot shut down before it knew. Ref is
+	// the reference of the log line that says more, if any.
+	Why string
+	Ref string
 }
 
 // Notify renders a restart notification for the channel: who restarted
@@ -75,9 +81,26 @@ func (n Notice) outcome(who string) (id, text, fallback string) {
 		text = ":red_circle: " + who + ": " + n.stuck() + "."
 		return "not-back", text, svc + " is not back after " + took
 	}
-	text = ":grey_question: " + who + ": outcome unknown, " +
-		"the bot shut down before it came back."
-	return "unknown", text, "Outcome of the restart of " + svc + " unknown"
+	why := "the bot shut down before it came back"
+	if n.Why != "" {
+		why = esc(n.Why, capDetail)
+	}
+	if n.Ref != "" {
+		why += " (ref " + code(n.Ref, capID) + ")"
+	}
+	text = ":grey_question: " + who + ": outcome unknown, " + why + ". Check with " +
+		code(n.statusCommand(), capDetail) + "."
+	return "unknown", text, "Restart of " + svc + ": outcome unknown"
+}
+
+// statusCommand is the command that shows the service now: by name, or
+// by id when it has none.
+func (n Notice) statusCommand() string {
+	ref := n.Service.Name
+	if ref == "" {
+		ref = n.Service.ID
+	}
+	return "/room-services status " + n.Room + " " + ref
 }
 
 func (n Notice) container() string {
