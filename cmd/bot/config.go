@@ -273,7 +273,10 @@ func (c *Config) check(demo bool) error {
 	}
 	c.ConfirmTTL.checkRange(add, "ROOMBOT_CONFIRM_TTL", 10*time.Second, 24*time.Hour)
 	c.Drain.checkRange(add, "ROOMBOT_DRAIN_TIMEOUT", time.Second, 10*time.Minute)
-	c.Recovery.checkRange(add, "ROOMBOT_RECOVERY_TIMEOUT", time.Second, time.Hour)
+	// A restarted service counts as back once it has run 10 s in its new
+	// container (bot.Config.RecoverySteady); a shorter wait than about
+	// 30 s would call most good restarts not back.
+	c.Recovery.checkRange(add, "ROOMBOT_RECOVERY_TIMEOUT", 30*time.Second, time.Hour)
 	c.WatchInterval.checkRange(add, "ROOMBOT_WATCH_INTERVAL", time.Second, 0)
 	if p := addrProblem(c.HTTPAddr); p != "" {
 		add("ROOMBOT_HTTP_ADDR: %q %s", c.HTTPAddr, p)

@@ -149,7 +149,9 @@ func TestConfigErrors(t *testing.T) {
 			`ROOMBOT_CONFIRM_TTL: "ten" is not a duration; write it like 30s, 10m or 1h`},
 		{"confirm ttl too short", map[string]string{"ROOMBOT_CONFIRM_TTL": "1s"}, "ROOMBOT_CONFIRM_TTL: 1s is out of range (10s to 24h)"},
 		{"drain too long", map[string]string{"ROOMBOT_DRAIN_TIMEOUT": "20m"}, "ROOMBOT_DRAIN_TIMEOUT: 20m is out of range (1s to 10m)"},
-		{"recovery too long", map[string]string{"ROOMBOT_RECOVERY_TIMEOUT": "2h"}, "ROOMBOT_RECOVERY_TIMEOUT: 2h is out of range (1s to 1h)"},
+		{"recovery too long", map[string]string{"ROOMBOT_RECOVERY_TIMEOUT": "2h"}, "ROOMBOT_RECOVERY_TIMEOUT: 2h is out of range (30s to 1h)"},
+		// Shorter than a restart takes to count as back.
+		{"recovery too short", map[string]string{"ROOMBOT_RECOVERY_TIMEOUT": "8s"}, "ROOMBOT_RECOVERY_TIMEOUT: 8s is out of range (30s to 1h)"},
 		{"http port out of range", map[string]string{"ROOMBOT_HTTP_ADDR": ":99999"},
 			`ROOMBOT_HTTP_ADDR: ":99999" needs a port from 0 to 65535 after the colon`},
 		{"http port not a number", map[string]string{"ROOMBOT_HTTP_ADDR": "foo:bar"},
