@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/roomclient"
@@ -47,8 +48,19 @@ func runRoom(ctx context.Context, getenv func(string) string, args []string,
 	} else {
 		err = roomRestart(ctx, cfg, room, name, id, stdout)
 	}
-	return hint(err, cfg)
+	if err = hint(err, cfg); err != nil {
+		// The error may quote the room's own words.
+		return printableError{err}
+	}
+	return nil
 }
+
+// printableError is an error whose text may hold what a room sent, shown
+// through printable.
+type printableError struct{ error }
+
+func (e printableError) Error() string { return printable(e.error.Error()) }
+func (e printableError) Unwrap() error { return e.error }
 
 // roomArgs is a room command line: its verb, the room, and the service
 // by name or by --id.
@@ -202,7 +214,7 @@ func roomRestart(ctx context.Context, cfg roomclient.Config, room, name, id stri
 		if err := c.Restart(ctx, room, svc.ID); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "Restart requested: %s (%s)\n", svc.Name, svc.ID)
+		fmt.Fprintf(w, "Restart requested: %s (%s)\n", printable(svc.Name), printable(svc.ID))
 		return nil
 	})
 }
@@ -247,9 +259,26 @@ func writeTable(w io.Writer, list *roomclient.List, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(tableHeader, "\t"))
 	for _, s := range list.Services {
-		fmt.Fprintln(tw, strings.Join(tableRow(s, loc), "\t"))
+		row := tableRow(s, loc)
+		for i := range row {
+			row[i] = printable(row[i])
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// printable shows s from a room on a terminal: as it is when every
+// character is one a reader sees, and quoted, with the rest escaped, when
+// not. A room's names and errors could otherwise hold escape sequences
+// that clear the screen or retitle the window, a newline or tab that
+// breaks the table, or a right-to-left override that reverses what
+// follows.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r != ' ' && !unicode.IsGraphic(r) }) < 0 {
+		return s
+	}
+	return strconv.QuoteToGraphic(s)
 }
 
 func tableRow(s roomclient.Service, loc *time.Location) []string {

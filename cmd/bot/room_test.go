@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -288,5 +289,38 @@ func TestRoomTLSHints(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("bot room list lobby at %s = %v, want at once %q", url, err, want)
 		}
+	}
+}
+
+// TestRoomPrintsNoControls: names, ids and errors from a room reach the
+// terminal with their control characters escaped: an escape sequence in
+// a service name cleared the screen and retitled the window, and a
+// newline broke the table.
+func TestRoomPrintsNoControls(t *testing.T) {
+	evil := "\x1b[2J\x1b]0;title\x07x\ny\u202e"
+	fx := roomtest.DemoFixture()
+	spec, _ := json.Marshal(map[string]any{"version": "v1", "kind": "Service", "id": "ev-1",
+		"metadata": map[string]any{"name": evil}, "container": map[string]any{"image": "img\t1"}})
+	fx.Rooms["lobby"].Services = append(fx.Rooms["lobby"].Services, roomtest.Service{Spec: spec})
+	srv := roomtest.NewServer(t, fx)
+
+	out, err := roomCmd(t, srv, "list", "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out2, err := roomCmd(t, srv, "restart", "lobby", "--id", "ev-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{out, out2} {
+		if strings.ContainsAny(o, "\x1b\x07\u202e") || strings.Contains(o, "x\ny") {
+			t.Errorf("output holds the room's control characters raw:\n%q", o)
+		}
+		if !strings.Contains(o, `\x1b[2J`) {
+			t.Errorf("output does not show the name escaped:\n%q", o)
+		}
+	}
+	if strings.Count(out, "\n") != len(fx.Rooms["lobby"].Services)+1 {
+		t.Errorf("the table has other than a header and a line per service:\n%s", out)
 	}
 }
