@@ -332,7 +332,9 @@ func (d drawing) entries(svcs []roomclient.Service, first int) ([]slack.Block, i
 // health, and its Restart button. It returns the entry's cost too.
 func (d drawing) entry(i int, s roomclient.Service) (slack.Block, int) {
 	b, why := askButton(d.room, s, d.canRestart, maxAskCost)
-	withID := d.shared[s.Name] && s.ID != ""
+	// A name that is shared, or that the parser would refuse, is no way
+	// to name the service in a command: its id is.
+	withID := (d.shared[s.Name] || ValidName("service", s.Name) != nil) && s.ID != ""
 	lines := []string{headline(s, d.now, why, d.nameCap, withID)}
 	if st := s.State; st != nil && d.errCap > 0 {
 		lines = append(lines, health(st, d.now, d.errCap)...)

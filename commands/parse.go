@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -208,10 +209,26 @@ func build(verb Verb, args []string) (Command, error) {
 	if len(args) > 1 {
 		cmd.Service = unquote(args[1])
 		if err := ValidName("service", cmd.Service); err != nil {
-			return Command{}, err
+			return Command{}, byIDHint(err)
 		}
 	}
 	return cmd, nil
+}
+
+// byIDHint adds to a service name's UsageError how to name a service
+// that the room named so: rooms judge names by their own rules, and list
+// shows the id of each service whose name cannot be typed here.
+func byIDHint(err error) error {
+	var ue *UsageError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	const hint = ". If the room names a service so, give its id instead, which list shows"
+	out := &UsageError{Msg: ue.Msg + hint}
+	if ue.shown != "" {
+		out.shown = ue.shown + hint
+	}
+	return out
 }
 
 // ValidName reports whether s can be a room or service name, and if not,

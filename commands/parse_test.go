@@ -77,6 +77,8 @@ func TestParse(t *testing.T) {
 		{name: "empty quotes", text: `list ""`, err: "the room name is empty"},
 		{name: "dot room", text: "list .", err: `"." cannot be a room name`},
 		{name: "dot-dot service", text: "status lobby ..", err: `".." cannot be a service name`},
+		// A service the room named so is named by its id, which list shows.
+		{name: "untypeable service", text: "status lobby x|y", err: `contains a character Slack reserves (U+007C). If the room names a service so, give its id instead`},
 		{name: "name too long", text: "list " + long + "x", err: "too long (over 128 characters)"},
 		{name: "invisible verb", text: "li\u200bst myroom", err: `the command "li\u200bst" contains an invisible character (U+200B)`},
 		{name: "byte order mark before the verb", text: "\ufefflist myroom", err: `contains an invisible character (U+FEFF)`},
