@@ -80,6 +80,11 @@ func TestRoomDownOrSlow(t *testing.T) {
 			want:      "Could not reach room `lobby`: roombot could not verify the room server's TLS certificate.",
 		},
 		{
+			name: "a web server, not a room server",
+			url:  "web",
+			want: "The server asked for room `lobby` answered HTTP 200, not a websocket",
+		},
+		{
 			name: "not TLS",
 			url:  "plain",
 			want: "Could not reach room `lobby`: the room server does not speak TLS",
@@ -93,6 +98,12 @@ func TestRoomDownOrSlow(t *testing.T) {
 				// The server's log of each refused handshake is noise.
 				srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 				srv.StartTLS()
+				t.Cleanup(srv.Close)
+				tt.url = srv.URL
+			case tt.url == "web":
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					io.WriteString(w, "<html>hello</html>")
+				}))
 				t.Cleanup(srv.Close)
 				tt.url = srv.URL
 			case tt.url == "plain":

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/roomclient"
@@ -25,9 +26,18 @@ func (b *Bot) notStarted(ctx context.Context, log *slog.Logger, d *decision, job
 	b.unlock(job.lock)
 	d.outcome = "not_restarted"
 	format, args := b.notStartedWhy(log, job.t.Room, err)
-	m := commands.Errorf("Did not restart %s in %s: "+format+" Nothing was restarted.",
+	m := commands.Errorf("Did not restart %s in %s: "+sentence(format)+" Nothing was restarted.",
 		append([]any{job.t.Service, job.t.Room}, args...)...)
 	b.respond(ctx, log, job.card, m, true)
+}
+
+// sentence ends format with a full stop, for one that ends with a
+// room's words in a code span, which has none of its own.
+func sentence(format string) string {
+	if strings.HasSuffix(format, ".") {
+		return format
+	}
+	return format + "."
 }
 
 // notStartedWhy says why a restart ended before the room was asked, in

@@ -62,3 +62,18 @@ func TestRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSentence: a reason that ends with a room's words in a code span
+// gets its full stop before "Nothing was restarted."; one with its own
+// keeps it.
+func TestSentence(t *testing.T) {
+	for in, want := range map[string]string{
+		"Room %s answered: %s":                   "Room %s answered: %s.",
+		"roombot is shutting down.":              "roombot is shutting down.",
+		"Room %s did not answer within %s. Try.": "Room %s did not answer within %s. Try.",
+	} {
+		if got := sentence(in); got != want {
+			t.Errorf("sentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -181,6 +181,9 @@ func statusError(room string, se *roomclient.StatusError) (format string, args [
 	case se.Redirect():
 		return "The room server redirected roombot away from room %s (HTTP %d): " +
 			"MESHAGENT_ROOM_URL may not point at a MeshAgent room server.", []any{room, se.Status}
+	case se.NotUpgraded():
+		return "The server asked for room %s answered HTTP %d, not a websocket: " +
+			"MESHAGENT_ROOM_URL may not point at a MeshAgent room server.", []any{room, se.Status}
 	case se.Permanent():
 		return "The room server refused roombot's request for room %s (HTTP %d).", []any{room, se.Status}
 	}

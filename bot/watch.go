@@ -27,7 +27,7 @@ func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd c
 	}
 	pairs, err := w.Pairs(ctx)
 	if err != nil {
-		return b.watchFailure(log, d, err)
+		return b.watchFailure(log, d, "", err)
 	}
 	return commands.Watching(pairs, w.Durable())
 }
@@ -52,7 +52,7 @@ func (b *Bot) watchRoom(ctx context.Context, log *slog.Logger, d *decision, room
 		d.outcome = "watched_already"
 		return commands.WatchedAlready(room, channel)
 	case err != nil:
-		return b.watchFailure(log, d, err)
+		return b.watchFailure(log, d, " Nothing was changed.", err)
 	}
 	d.outcome = "watched"
 	return commands.Watched(room, channel, w.Durable())
@@ -84,15 +84,16 @@ func (b *Bot) unwatchRoom(ctx context.Context, log *slog.Logger, d *decision, ro
 		d.outcome = "not_watched"
 		return commands.NotWatched(room, channel)
 	}
-	return b.watchFailure(log, d, err)
+	return b.watchFailure(log, d, " Nothing was changed.", err)
 }
 
 // watchFailure answers a failure of the pair store, which lives in Redis
-// when replicas share it: nothing was shown or changed.
-func (b *Bot) watchFailure(log *slog.Logger, d *decision, err error) commands.Message {
+// when replicas share it. changed, roombot's own words, says what that
+// meant for a command that would have changed it.
+func (b *Bot) watchFailure(log *slog.Logger, d *decision, changed string, err error) commands.Message {
 	ref := newNonce()[:8]
 	d.outcome = "store_failed"
 	log.Error("watch list unavailable", "err", err, "ref", ref)
-	return commands.Errorf("roombot cannot reach its list of watched rooms right now, "+
-		"so nothing was changed. Try again in a minute (ref %s).", ref)
+	return commands.Errorf("roombot cannot reach its list of watched rooms right now."+
+		changed+" Try again in a minute (ref %s).", ref)
 }

@@ -250,14 +250,21 @@ func (e *StatusError) Error() string {
 	case 423:
 		return fmt.Sprintf("room %q is disabled (HTTP 423)", e.Room)
 	}
-	if e.Redirect() {
+	switch {
+	case e.Redirect():
 		return fmt.Sprintf("room %q: the room server answered with a redirect (HTTP %d)", e.Room, e.Status)
+	case e.NotUpgraded():
+		return fmt.Sprintf("room %q: the server answered HTTP %d, not a websocket", e.Room, e.Status)
 	}
 	return fmt.Sprintf("room %q refused the connection (HTTP %d)", e.Room, e.Status)
 }
 
 // Redirect reports whether the room server answered with a redirect.
 func (e *StatusError) Redirect() bool { return e.Status >= 300 && e.Status < 400 }
+
+// NotUpgraded reports whether the server answered with success but no
+// websocket, as a web server that is not a room server does.
+func (e *StatusError) NotUpgraded() bool { return e.Status >= 200 && e.Status < 300 }
 
 // Permanent reports whether dialling again cannot succeed: any answer
 // but a server error, 408 and 429, which say to come back later. A

@@ -257,6 +257,7 @@ func TestReason(t *testing.T) {
 		want string
 	}{
 		{&roomclient.StatusError{Room: "lobby", Status: 503}, "connection refused with HTTP 503"},
+		{&roomclient.StatusError{Room: "nope", Status: 404}, "no such room (HTTP 404)"},
 		{fmt.Errorf("connecting: %w", &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}),
 			"roombot could not verify the room server's TLS certificate"},
 		{fmt.Errorf("connecting: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}),

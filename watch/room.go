@@ -266,6 +266,8 @@ func (w *Watcher) reason(err error) string {
 		return "roombot could not verify the room server's TLS certificate"
 	case errors.As(err, &he):
 		return "the room server does not speak TLS"
+	case errors.As(err, &se) && se.Status == 404:
+		return "no such room (HTTP 404)"
 	case errors.As(err, &se):
 		return fmt.Sprintf("connection refused with HTTP %d", se.Status)
 	case errors.As(err, &re):

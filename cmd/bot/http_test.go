@@ -234,9 +234,9 @@ func TestRedisUnreachable(t *testing.T) {
 	// why rather than "something went wrong".
 	for text, want := range map[string]string{
 		"restart lobby web": "cannot record confirmations right now",
-		"watch lobby":       "cannot reach its list of watched rooms right now",
-		"unwatch lobby":     "cannot reach its list of watched rooms right now",
-		"watching":          "cannot reach its list of watched rooms right now",
+		"watch lobby":       "cannot reach its list of watched rooms right now. Nothing was changed.",
+		"unwatch lobby":     "cannot reach its list of watched rooms right now. Nothing was changed.",
+		"watching":          "cannot reach its list of watched rooms right now. Try again",
 	} {
 		m := command(t, ctx, s.slack, "U0ALICE01", text)
 		if r := m.Render(); !strings.Contains(r, want) || strings.Contains(r, "went wrong") {

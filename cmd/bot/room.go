@@ -142,8 +142,10 @@ func hint(err error, cfg roomclient.Config) error {
 		return fmt.Errorf("%w; the room server does not speak TLS: MESHAGENT_ROOM_URL may need ws://", err)
 	case errors.As(err, &se) && se.Status == 404:
 		return fmt.Errorf("%w; if it exists, check MESHAGENT_ROOM_URL", err)
-	case errors.As(err, &se) && se.Redirect():
+	case errors.As(err, &se) && (se.Redirect() || se.NotUpgraded()):
 		return fmt.Errorf("%w; check MESHAGENT_ROOM_URL, which should name a MeshAgent room server", err)
+	case errors.As(err, &se) && se.Status == 401:
+		return fmt.Errorf("%w; check MESHAGENT_API_KEY or MESHAGENT_TOKEN", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("the room server at %s did not answer within %s (%w)",
 			cfg.URL, cfg.CallTimeout, err)

@@ -141,6 +141,27 @@ func TestRoomHint(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "redirect (HTTP 307); check MESHAGENT_ROOM_URL") {
 		t.Errorf("hint of a redirect = %v, want it to name MESHAGENT_ROOM_URL", err)
 	}
+	// A web server that is no room server may answer 200 to anything.
+	err = hint(&roomclient.StatusError{Room: "edge", Status: 200}, cfg)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 200, not a websocket; check MESHAGENT_ROOM_URL") {
+		t.Errorf("hint of HTTP 200 = %v, want it to name MESHAGENT_ROOM_URL", err)
+	}
+}
+
+// TestRoomWrongKey: a room server that refuses the key says which
+// variables hold it.
+func TestRoomWrongKey(t *testing.T) {
+	srv := roomtest.NewServer(t, roomtest.DemoFixture(), roomtest.WithSecret("the-right-secret"))
+	getenv := env(map[string]string{
+		"MESHAGENT_ROOM_URL": srv.URL(),
+		"MESHAGENT_API_KEY":  roomtest.APIKey("another-secret"),
+	})
+	var stdout, stderr bytes.Buffer
+	err := run(testContext(t), getenv, []string{"room", "list", "lobby"}, strings.NewReader(""), &stdout, &stderr)
+	want := "(HTTP 401 Unauthorized); check MESHAGENT_API_KEY or MESHAGENT_TOKEN"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bot room list with the wrong key = %v, want %q", err, want)
+	}
 }
 
 func TestRoomErrors(t *testing.T) {
