@@ -66,6 +66,28 @@ func TestExpiredCard(t *testing.T) {
 	h.noViolations()
 }
 
+// TestCardOfAnotherKey: a card signed by a roombot whose key has since
+// changed, as a restart with no ROOMBOT_SIGNING_KEY set changes it, is
+// replaced by why it cannot work, buttons and all, as an expired card
+// is; it used to keep its buttons, under a new message.
+func TestCardOfAnotherKey(t *testing.T) {
+	other := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) { c.SigningKey = []byte("the-key-before-a-restart-0123") }
+	})
+	value := other.buttonValue(other.card(alice, "web").TS, confirmID)
+
+	h := newHarness(t)
+	env := h.press(alice, confirmID, value)
+	m := h.reply(env)
+	wantText(t, "the click", m.Render(), "not valid")
+	if hasButton(m, confirmID) || len(m.History) == 0 {
+		t.Errorf("the card of another key was not replaced:\n%s", m.Render())
+	}
+	if got := h.restartCalls(); got != 0 {
+		t.Errorf("bot asked for %d restarts, want 0", got)
+	}
+}
+
 // TestForgedButtons: button values the bot did not write, or that were
 // changed on the way, restart nothing and reach no room.
 func TestForgedButtons(t *testing.T) {

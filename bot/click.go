@@ -198,8 +198,11 @@ func (b *Bot) openTicket(ctx context.Context, log *slog.Logger, d *decision, to 
 		b.respond(ctx, log, to, commands.ExpiredCard(t.Room, t.Service), true)
 		return t, false
 	case err != nil:
+		// The card can never work, as when it was signed with the key
+		// of a roombot since restarted: it is replaced, as an expired
+		// one is, so its buttons go too.
 		d.outcome = "invalid"
-		b.respond(ctx, log, to, invalidButton(), false)
+		b.respond(ctx, log, to, invalidButton(), true)
 		return t, false
 	}
 	return t, true

@@ -200,7 +200,13 @@ func (b *Bot) event(ctx context.Context, evt socketmode.Event) {
 	case socketmode.EventTypeInvalidAuth:
 		b.link.setUp(false)
 	case socketmode.EventTypeIncomingError:
-		b.log.Warn("socket mode read failed", "err", evt.Data)
+		// Closing the connection at a drain fails the read under way,
+		// every time; only a failure while serving is news.
+		level := slog.LevelWarn
+		if b.isDraining() {
+			level = slog.LevelDebug
+		}
+		b.log.Log(ctx, level, "socket mode read failed", "err", evt.Data)
 	case socketmode.EventTypeErrorBadMessage:
 		b.badMessage(evt.Data)
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:

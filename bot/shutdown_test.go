@@ -69,6 +69,12 @@ func TestShutdownReportsUnknownOutcome(t *testing.T) {
 	if len(n.History) != 1 {
 		t.Errorf("notification edited %d times, want once", len(n.History))
 	}
+	// Closing the socket fails the read under way; that is no warning.
+	for _, l := range h.logLines(func(l logLine) bool { return l.str("level") == "WARN" }) {
+		if l.str("msg") == "socket mode read failed" {
+			t.Errorf("a clean shutdown warned: %v", l)
+		}
+	}
 	h.noViolations()
 }
 
