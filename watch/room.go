@@ -296,6 +296,10 @@ type story struct {
 
 // tell announces events, one message per service, unless roombot itself
 // restarted the service lately (Performed).
+//
+// TODO(watch): many services restarting at once (a node lost) make as
+// many messages, which the per-channel pace of one a second spreads over
+// minutes; one message per room and poll would say it at once.
 func (w *Watcher) tell(ctx context.Context, r *room, channels []string,
 	events []Event, now time.Time) {
 	for len(events) > 0 {
