@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/roomops/roombot/authz"
 	"github.com/roomops/roombot/commands"
 	"github.com/roomops/roombot/watch"
 )
@@ -29,7 +30,10 @@ func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd c
 	if err != nil {
 		return b.watchFailure(log, d, "", err)
 	}
-	return commands.Watching(pairs, w.Durable())
+	// Only a restarter is told to run watch; a check that fails, as of
+	// a group Slack will not resolve, leaves the hint out.
+	canWatch := b.policy.Check(ctx, d.user, authz.Required(commands.VerbWatch)) == nil
+	return commands.Watching(pairs, w.Durable(), canWatch)
 }
 
 // watchRoom starts channel watching room. The room is listed first: a

@@ -104,6 +104,8 @@ func TestWatchCommands(t *testing.T) {
 			[]watch.Pair{{Room: "lobby", Channel: ops}}},
 		{alice, "unwatch lobby", []string{unwatchedText, "<#" + ops + ">", "lobby"}, nil},
 		{alice, "watching", []string{noneWatched}, nil},
+		// A viewer is not told to run what it may not.
+		{vera, "watching", []string{"No room is watched", "People allowed to restart services"}, nil},
 		{alice, "unwatch lobby", []string{notWatchedText, "<#" + ops + ">", "lobby"}, nil},
 	}
 	for i, s := range steps {

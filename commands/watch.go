@@ -220,11 +220,16 @@ const (
 // channels that watch it, configured ones marked. durable says whether
 // pairs added at run time survive a restart of roombot; when they do
 // not, the message says so. The lines stop at a size budget, with a
-// count of the rooms left out.
-func Watching(pairs []WatchPair, durable bool) Message {
+// count of the rooms left out. canWatch says whether the reader may run
+// watch, which an empty list suggests only to those who may.
+func Watching(pairs []WatchPair, durable, canWatch bool) Message {
 	if len(pairs) == 0 {
 		text := ":eyes: No room is watched. Run `/room-services watch " +
 			"ROOM` in a channel to hear there of ROOM's restarts."
+		if !canWatch {
+			text = ":eyes: No room is watched. People allowed to restart " +
+				"services can have a channel told of a room's restarts."
+		}
 		return Message{
 			Text: "No room is watched",
 			Blocks: []slack.Block{

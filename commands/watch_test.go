@@ -70,11 +70,12 @@ func TestWatchGolden(t *testing.T) {
 			{Room: "staging", Channel: devChannel},
 			{Room: "lobby", Channel: opsChannel, Configured: true},
 			{Room: "lobby", Channel: devChannel},
-		}, true), []string{opsChannel, devChannel}},
+		}, true, true), []string{opsChannel, devChannel}},
 		{"watch_watching_memory", commands.Watching([]commands.WatchPair{
 			{Room: "lobby", Channel: opsChannel},
-		}, false), []string{opsChannel}},
-		{"watch_watching_none", commands.Watching(nil, false), nil},
+		}, false, true), []string{opsChannel}},
+		{"watch_watching_none", commands.Watching(nil, false, true), nil},
+		{"watch_watching_none_viewer", commands.Watching(nil, false, false), nil},
 		{"watch_watched", commands.Watched("lobby", opsChannel, true), []string{opsChannel}},
 		{"watch_watched_memory", commands.Watched("lobby", opsChannel, false), []string{opsChannel}},
 		{"watch_unwatched", commands.Unwatched("lobby", opsChannel), []string{opsChannel}},
@@ -154,7 +155,7 @@ func TestWatchWorstCase(t *testing.T) {
 			})
 			chans = append(chans, pairs[i].Channel)
 		}
-		msgs["watching"] = commands.Watching(pairs, false)
+		msgs["watching"] = commands.Watching(pairs, false, true)
 		for name, m := range msgs {
 			checkWatch(t, label+": "+name, m, chans...)
 		}
@@ -169,7 +170,7 @@ func TestWatchingCutsAtBudget(t *testing.T) {
 			Channel: opsChannel,
 		})
 	}
-	b := string(marshal(t, commands.Watching(pairs, true)))
+	b := string(marshal(t, commands.Watching(pairs, true, true)))
 	if !strings.Contains(b, "more not shown") {
 		t.Errorf("Watching(400 long rooms) does not say rooms were left out")
 	}
