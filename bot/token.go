@@ -85,8 +85,10 @@ func (s signer) verify(token string, now time.Time) (ticket, error) {
 		return ticket{}, errTokenInvalid
 	}
 	payload, sig := token[:i], token[i+1:]
+	// The decoder skips \r and \n wherever they stand, so the MAC must
+	// also encode back to sig: only the spelling sign makes is accepted.
 	mac, err := b64.DecodeString(sig)
-	if err != nil || !hmac.Equal(mac, s.mac(payload)) {
+	if err != nil || !hmac.Equal(mac, s.mac(payload)) || b64.EncodeToString(mac) != sig {
 		return ticket{}, errTokenInvalid
 	}
 	body, err := b64.DecodeString(payload[len(tokenVersion)+1:])
