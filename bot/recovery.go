@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -23,9 +24,9 @@ type recovery struct {
 // await polls the room until the service is back, RecoveryTimeout passes
 // or ctx is done.
 //
-// Back means running in a new container, still the same run
-// RecoverySteady after it was first seen, with every port the room
-// checks ready. A crash-looping service comes up in a new container and
+// Back means running in a new container, seen at two polls at least
+// and still the same run RecoverySteady after it started (runStart),
+// with every port the room checks ready. A crash-looping service comes up in a new container and
 // dies seconds later; taken as back at the first sight of it, or at the
 // next poll, the channel heard "back" of a service that had died again
 // (a crash every 6 s, polled every 500 ms, in the demo's staging room).
@@ -41,7 +42,9 @@ func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) reco
 	defer tick.Stop()
 
 	last := job.service.State
-	seen := false            // a poll has reached the room since the restart
+	seen := false            // a poll has found the service's state since the restart
+	answered := false        // a poll has had the room's answer since the restart
+	var lastErr error        // why the last poll failed, if it did
 	var up *roomclient.State // the new run seen at the last poll
 	var upAt time.Time
 	for {
@@ -51,43 +54,63 @@ func (b *Bot) await(ctx context.Context, log *slog.Logger, job *restartJob) reco
 		}
 		switch {
 		case ctx.Err() != nil:
-			return recovery{phase: commands.PhaseUnknown, state: last}
+			return recovery{phase: commands.PhaseUnknown, state: last, took: b.now().Sub(job.asked)}
 		case wait.Err() != nil && !seen:
-			return recovery{phase: commands.PhaseUnknown, took: b.now().Sub(job.asked),
-				why: "roombot could not reach the room after the restart to see whether it came back"}
+			return b.unseen(log, job, answered, lastErr)
 		case wait.Err() != nil:
 			return job.notBack(last, up != nil, b.now().Sub(job.asked))
 		}
-		st, reached, ok := b.pollState(wait, log, job)
-		seen = seen || reached
-		if !ok {
+		st, err := b.pollState(wait, job)
+		if lastErr = err; err != nil {
+			log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
 			continue
 		}
-		last = st
+		answered = true
+		if st == nil {
+			continue
+		}
+		seen, last = true, st
 		switch {
 		case !job.restarted(st):
 			up = nil
 		case up == nil || !sameRun(up, st):
-			up, upAt = st, b.now()
+			up, upAt = st, job.runStart(st, b.now())
 		case portsReady(st) && b.now().Sub(upAt) >= b.cfg.RecoverySteady:
 			return recovery{phase: commands.PhaseBack, state: st, took: upAt.Sub(job.asked)}
 		}
 	}
 }
 
-// pollState returns the service's state as the room tells it now, and
-// whether the room answered at all.
-func (b *Bot) pollState(ctx context.Context, log *slog.Logger, job *restartJob) (st *roomclient.State, reached, ok bool) {
+// pollState returns the service's state as the room tells it now: nil,
+// without an error, when the room lists no state for it.
+func (b *Bot) pollState(ctx context.Context, job *restartJob) (*roomclient.State, error) {
 	l, err := b.poll(ctx, job.t.Room)
 	if err != nil {
-		log.Debug("recovery poll failed", "room", job.t.Room, "err", err)
-		return nil, false, false
+		return nil, err
 	}
-	s, ok := l.ByID(job.t.ServiceID)
-	if !ok || s.State == nil {
-		return nil, true, false
+	if s, ok := l.ByID(job.t.ServiceID); ok {
+		return s.State, nil
 	}
-	return s.State, true, true
+	return nil, nil
+}
+
+// unseen is the recovery of a restart after which no poll found the
+// service's state: the room answered without it, or never answered. The
+// state known is from before the restart, and says nothing of after.
+// Whether the room answered at all is what tells the two apart: the last
+// poll may be one that the end of the wait cut short.
+func (b *Bot) unseen(log *slog.Logger, job *restartJob, answered bool, lastErr error) recovery {
+	r := recovery{phase: commands.PhaseUnknown, took: b.now().Sub(job.asked)}
+	if answered {
+		r.why = "the room has not listed the service's state since the restart"
+		return r
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no poll of the room ended before the recovery timeout")
+	}
+	r.why = "roombot could not reach the room after the restart to see whether it came back"
+	r.ref = b.logRef(log, "restart outcome unknown", job.t.Room, lastErr)
+	return r
 }
 
 // poll lists room for the recovery watch. It asks the room itself, never
@@ -109,6 +132,21 @@ func (j *restartJob) restarted(st *roomclient.State) bool {
 		return false
 	}
 	return st.ContainerID != j.oldContainer || st.RestartCount > j.oldCount
+}
+
+// runStart is when the run st shows began, by the room's clock where it
+// says, kept between the restart and now: a room that could not be
+// polled for a while may show a run that has long been steady. A room's
+// clock ahead of roombot's, or a run said to start before the restart,
+// is not believed past those bounds.
+func (j *restartJob) runStart(st *roomclient.State, now time.Time) time.Time {
+	if st.StartedAt.IsZero() || st.StartedAt.After(now) {
+		return now
+	}
+	if st.StartedAt.Before(j.asked) {
+		return j.asked
+	}
+	return st.StartedAt
 }
 
 // sameRun reports whether a and b are one run of the service: same

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomops/roombot/roomclient"
 	"github.com/roomops/roombot/roomclient/roomtest"
 	"github.com/roomops/roombot/slacksim"
 )
@@ -115,10 +116,13 @@ func TestCrashLoopIsNotBack(t *testing.T) {
 // was "still running" from its state before the restart, and only once
 // a poll stuck in the room client's redials gave up, long after.
 func TestRoomGoneAfterRestart(t *testing.T) {
-	const recoveryTimeout = 2 * time.Second
+	const recoveryTimeout = 3 * time.Second
 	h := newHarness(t, func(o *options) {
 		o.conf = func(c *botConfig) {
 			c.RecoveryTimeout = recoveryTimeout
+			// The room goes once the notification is out; a poll that
+			// came first would see it, and the test would mean nothing.
+			c.RecoveryPoll = time.Second
 			c.CallTimeout = 20 * time.Second
 		}
 	})
@@ -138,9 +142,74 @@ func TestRoomGoneAfterRestart(t *testing.T) {
 	if strings.Contains(n.Render(), "still") {
 		t.Errorf("the notification tells a state the bot never saw:\n%s", n.Render())
 	}
+	// Why the room could not be reached is in the log, under the ref.
+	h.internalRef("the notification", n.Render())
 	// The wait ends with RecoveryTimeout, not with a room call's.
 	if took > recoveryTimeout+3*time.Second {
 		t.Errorf("the outcome came %v after the room went, want within %v and a little", took, recoveryTimeout)
+	}
+}
+
+// TestBackWhenTheRoomReturns: the room cannot be reached for a while
+// after the restart, and comes back with the service already up longer
+// than RecoverySteady, by the room's own start time. The service is
+// back; it used to be timed as steady from when the bot first saw it,
+// and told "not back" when the wait ended sooner than that.
+func TestBackWhenTheRoomReturns(t *testing.T) {
+	const steady = 2 * time.Second
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) {
+			c.RecoverySteady = steady
+			c.RecoveryTimeout = steady + 1500*time.Millisecond
+			c.RecoveryPoll = 300 * time.Millisecond
+		}
+		o.roomConf = func(c *roomclient.Config) { c.RetryDelay = 50 * time.Millisecond }
+	})
+	card := h.card(alice, "web")
+	h.reply(h.click(alice, card.TS, confirmID))
+	h.notification(func(m slacksim.Message) bool { return strings.HasPrefix(m.Text, "Restarting") })
+	if err := h.room.SetReachable("lobby", false); err != nil {
+		t.Fatal(err)
+	}
+	// Away until the new run has been up for longer than steady, by the
+	// room's clock, as the bot will read it.
+	h.room.WaitFor(t, "the new run to be steady", func() bool {
+		st, ok := h.room.State("lobby", "svc-web")
+		return ok && st.State == "running" && st.StartedAt != nil &&
+			time.Since(time.Unix(0, int64(*st.StartedAt*1e9))) > steady+100*time.Millisecond
+	})
+	if err := h.room.SetReachable("lobby", true); err != nil {
+		t.Fatal(err)
+	}
+	n := h.notification(func(m slacksim.Message) bool { return !strings.HasPrefix(m.Text, "Restarting") })
+	wantText(t, "the notification", n.Render(), "back after")
+	if strings.Contains(n.Render(), "not back") || strings.Contains(n.Render(), "still") {
+		t.Errorf("a service up longer than steady was told not back:\n%s", n.Render())
+	}
+}
+
+// TestServiceGoneAfterRestart: the room answers after the restart, but
+// no longer lists the service. Its state before the restart says nothing
+// of after, so the outcome is unknown; it used to be told "still running".
+func TestServiceGoneAfterRestart(t *testing.T) {
+	h := newHarness(t, func(o *options) {
+		o.conf = func(c *botConfig) {
+			c.RecoveryTimeout = 3 * time.Second
+			// Slow enough that the first poll comes after the removal.
+			c.RecoveryPoll = time.Second
+		}
+	})
+	card := h.card(alice, "web")
+	h.reply(h.click(alice, card.TS, confirmID))
+	h.notification(func(m slacksim.Message) bool { return strings.HasPrefix(m.Text, "Restarting") })
+	if err := h.room.RemoveService("lobby", "svc-web"); err != nil {
+		t.Fatal(err)
+	}
+	n := h.notification(func(m slacksim.Message) bool { return !strings.HasPrefix(m.Text, "Restarting") })
+	wantText(t, "the notification", n.Render(), "outcome unknown",
+		"the room has not listed the service's state since the restart")
+	if strings.Contains(n.Render(), "still") {
+		t.Errorf("the notification tells a state the bot never saw:\n%s", n.Render())
 	}
 }
 
