@@ -172,6 +172,16 @@ func (b *Bot) lifetime() context.Context {
 	return b.life
 }
 
+// unlessDraining is level, or debug while the bot drains: closing the
+// Socket Mode connection then fails the read under way, and a reconnect
+// slack-go had begun, every time; only a failure while serving is news.
+func (b *Bot) unlessDraining(level slog.Level) slog.Level {
+	if b.isDraining() {
+		return slog.LevelDebug
+	}
+	return level
+}
+
 func (b *Bot) isDraining() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -196,17 +206,11 @@ func (b *Bot) event(ctx context.Context, evt socketmode.Event) {
 		}
 	case socketmode.EventTypeConnectionError:
 		b.link.setUp(false)
-		b.log.Warn("socket mode connection failed", "err", evt.Data)
+		b.log.Log(ctx, b.unlessDraining(slog.LevelWarn), "socket mode connection failed", "err", evt.Data)
 	case socketmode.EventTypeInvalidAuth:
 		b.link.setUp(false)
 	case socketmode.EventTypeIncomingError:
-		// Closing the connection at a drain fails the read under way,
-		// every time; only a failure while serving is news.
-		level := slog.LevelWarn
-		if b.isDraining() {
-			level = slog.LevelDebug
-		}
-		b.log.Log(ctx, level, "socket mode read failed", "err", evt.Data)
+		b.log.Log(ctx, b.unlessDraining(slog.LevelWarn), "socket mode read failed", "err", evt.Data)
 	case socketmode.EventTypeErrorBadMessage:
 		b.badMessage(evt.Data)
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:

@@ -32,7 +32,7 @@ func (b *Bot) watchCmd(ctx context.Context, log *slog.Logger, d *decision, cmd c
 	}
 	// Only a restarter is told to run watch; a check that fails, as of
 	// a group Slack will not resolve, leaves the hint out.
-	canWatch := b.policy.Check(ctx, d.user, authz.Required(commands.VerbWatch)) == nil
+	canWatch := b.may(ctx, d.user, authz.Required(commands.VerbWatch))
 	return commands.Watching(pairs, w.Durable(), canWatch)
 }
 

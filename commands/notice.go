@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ const (
 	PhaseRequested Phase = "requested" // sent; waiting for the service
 	PhaseBack      Phase = "back"      // running again in a new container
 	PhaseNotBack   Phase = "not_back"  // not running when the wait ended
-	PhaseUnknown   Phase = "unknown"   // the bot stopped before it knew
+	PhaseUnknown   Phase = "unknown"   // roombot could not tell whether it came back
 )
 
 // A Notice is a channel notification about a restart.
@@ -94,11 +95,12 @@ func (n Notice) outcome(who string) (id, text, fallback string) {
 }
 
 // statusCommand is the command that shows the service now: by name, or
-// by id when it has none.
+// by id when the name cannot be typed in a command (see ValidName) or
+// would not survive its code span, which turns a backtick into ˋ.
 func (n Notice) statusCommand() string {
 	ref := n.Service.Name
-	if ref == "" {
-		ref = n.Service.ID
+	if ref == "" || ValidName("service", ref) != nil || strings.ContainsRune(ref, '`') {
+		ref = cmp.Or(n.Service.ID, ref)
 	}
 	return "/room-services status " + n.Room + " " + ref
 }

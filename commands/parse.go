@@ -223,7 +223,7 @@ func byIDHint(err error) error {
 	if !errors.As(err, &ue) {
 		return err
 	}
-	const hint = ". If the room names a service so, give its id instead, which list shows"
+	const hint = ". If the room names a service so, give its id instead, which list shows."
 	out := &UsageError{Msg: ue.Msg + hint}
 	if ue.shown != "" {
 		out.shown = ue.shown + hint

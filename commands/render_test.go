@@ -189,6 +189,12 @@ func TestGolden(t *testing.T) {
 		{"notice_back", notice(commands.PhaseBack, web), []string{"U0ALICE01"}},
 		{"notice_not_back", notice(commands.PhaseNotBack, worker), []string{"U0ALICE01"}},
 		{"notice_unknown", notice(commands.PhaseUnknown, web), []string{"U0ALICE01"}},
+		// Why and the log's ref; a name no command can type is named by id.
+		{"notice_unknown_why", commands.Notify(commands.Notice{
+			Requester: "U0ALICE01", Room: "myroom", Phase: commands.PhaseUnknown,
+			Service: roomclient.Service{ID: "svc-odd", Name: "x|y`z"},
+			Why:     "roombot asked the room, but its answer never came", Ref: "abc123",
+		}), []string{"U0ALICE01"}},
 		{"restarting", commands.Restarting("myroom", "web", "U0ALICE01"), []string{"U0ALICE01"}},
 		{"cancelled", commands.Cancelled("myroom", "web", "U0ALICE01"), []string{"U0ALICE01"}},
 		{"expired", commands.ExpiredCard("myroom", "web"), nil},

@@ -275,9 +275,11 @@ func writeTable(w io.Writer, list *roomclient.List, loc *time.Location) error {
 // not. A room's names and errors could otherwise hold escape sequences
 // that clear the screen or retitle the window, a newline or tab that
 // breaks the table, or a right-to-left override that reverses what
-// follows.
+// follows. Space at either end is quoted too, or a name of spaces would
+// print as nothing.
 func printable(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r != ' ' && !unicode.IsGraphic(r) }) < 0 {
+	if strings.IndexFunc(s, func(r rune) bool { return r != ' ' && !unicode.IsGraphic(r) }) < 0 &&
+		strings.TrimSpace(s) == s {
 		return s
 	}
 	return strconv.QuoteToGraphic(s)

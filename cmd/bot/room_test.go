@@ -11,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -322,7 +323,10 @@ func TestRoomPrintsNoControls(t *testing.T) {
 	fx := roomtest.DemoFixture()
 	spec, _ := json.Marshal(map[string]any{"version": "v1", "kind": "Service", "id": "ev-1",
 		"metadata": map[string]any{"name": evil}, "container": map[string]any{"image": "img\t1"}})
-	fx.Rooms["lobby"].Services = append(fx.Rooms["lobby"].Services, roomtest.Service{Spec: spec})
+	blank, _ := json.Marshal(map[string]any{"version": "v1", "kind": "Service", "id": "ev-2",
+		"metadata": map[string]any{"name": "  "}, "container": map[string]any{"image": "img"}})
+	fx.Rooms["lobby"].Services = append(fx.Rooms["lobby"].Services,
+		roomtest.Service{Spec: spec}, roomtest.Service{Spec: blank})
 	srv := roomtest.NewServer(t, fx)
 
 	out, err := roomCmd(t, srv, "list", "lobby")
@@ -340,6 +344,9 @@ func TestRoomPrintsNoControls(t *testing.T) {
 		if !strings.Contains(o, `\x1b[2J`) {
 			t.Errorf("output does not show the name escaped:\n%q", o)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^ev-2 +"  " +img `).MatchString(out) {
+		t.Errorf("a name of spaces is not shown quoted:\n%s", out)
 	}
 	if strings.Count(out, "\n") != len(fx.Rooms["lobby"].Services)+1 {
 		t.Errorf("the table has other than a header and a line per service:\n%s", out)

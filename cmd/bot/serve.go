@@ -138,7 +138,7 @@ func resolveGroups(ctx context.Context, policy *authz.Policy, log *slog.Logger) 
 		return
 	}
 	log.Warn("user groups not resolved", "err", err,
-		"effect", "their members are refused until Slack resolves them",
+		"effect", "users the lists do not name are told the allow-list could not be checked until Slack resolves them",
 		"hint", "check the group ids, and that the app has usergroups:read")
 }
 
