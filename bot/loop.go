@@ -160,6 +160,11 @@ func (b *Bot) settle() {
 
 // settleTimeout bounds settle: the longest a cancelled restart takes to
 // report, and a second more.
+//
+// TODO(bot): a drain that runs out while a watch is still posting its
+// first notification and card, before its wait began, can need those two
+// posts as well (65 s in all with a slow Slack); settle cuts it short,
+// and the card or the channel may be left saying "waiting".
 func (b *Bot) settleTimeout() time.Duration {
 	return quietTimeout + 2*b.cfg.SlackTimeout + time.Second
 }
