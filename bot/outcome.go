@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,17 +81,14 @@ func refused(err error) bool {
 		se *roomclient.StatusError
 		de *net.DNSError
 		oe *net.OpError
-		ve *tls.CertificateVerificationError
-		he tls.RecordHeaderError
+		te *roomclient.TLSError
 	)
 	switch {
 	case errors.As(err, &re):
 		// An answer the client could not read is the client's error, not
 		// the room's refusal: the room may well have restarted it.
 		return re.Code != roomclient.CodeUnexpectedResponse
-	case errors.As(err, &se), errors.As(err, &de),
-		errors.As(err, &ve), errors.As(err, &he):
-		// TLS fails at the dial, before any request is written.
+	case errors.As(err, &se), errors.As(err, &de), errors.As(err, &te):
 		return true
 	case errors.As(err, &oe):
 		return oe.Op == "dial"

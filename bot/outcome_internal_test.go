@@ -50,9 +50,10 @@ func TestRefused(t *testing.T) {
 		{"status", &roomclient.StatusError{Room: "lobby", Status: 503}, true},
 		{"dial", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
 		{"read", &net.OpError{Op: "read", Err: errors.New("connection reset")}, false},
-		{"untrusted certificate", fmt.Errorf("connecting: %w",
-			&tls.CertificateVerificationError{Err: errors.New("unknown authority")}), true},
-		{"not TLS", fmt.Errorf("connecting: %w", tls.RecordHeaderError{Msg: "not TLS"}), true},
+		{"untrusted certificate", fmt.Errorf("connecting: %w", &roomclient.TLSError{
+			Err: &tls.CertificateVerificationError{Err: errors.New("unknown authority")}}), true},
+		{"not TLS", fmt.Errorf("connecting: %w",
+			&roomclient.TLSError{Err: tls.RecordHeaderError{Msg: "not TLS"}}), true},
 		{"deadline", context.DeadlineExceeded, false},
 		{"disconnected", roomclient.ErrDisconnected, false},
 	}

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,8 +134,7 @@ func roomError(room string, err error, timeout time.Duration) (format string, ar
 		se *roomclient.StatusError
 		oe *net.OpError
 		de *net.DNSError
-		ve *tls.CertificateVerificationError
-		he tls.RecordHeaderError
+		te *roomclient.TLSError
 	)
 	// The room's own word comes first: a call that ran out of time while
 	// the room kept refusing carries the refusal too, which says more.
@@ -146,11 +144,11 @@ func roomError(room string, err error, timeout time.Duration) (format string, ar
 	case errors.As(err, &se):
 		format, args = statusError(room, se)
 		return format, args, true
-	case errors.As(err, &ve):
-		return "Could not reach room %s: roombot could not verify the room server's TLS certificate.", []any{room}, true
-	case errors.As(err, &he):
+	case errors.As(err, &te) && te.NotTLS():
 		return "Could not reach room %s: the room server does not speak TLS; " +
 			"MESHAGENT_ROOM_URL may need ws:// rather than wss://.", []any{room}, true
+	case errors.As(err, &te):
+		return "Could not reach room %s: roombot could not verify the room server's TLS certificate.", []any{room}, true
 	case errors.As(err, &oe), errors.As(err, &de):
 		return "Could not reach room %s: the room server is down or unreachable.", []any{room}, true
 	case errors.Is(err, context.DeadlineExceeded):

@@ -376,9 +376,9 @@ func (cn *conn) deliver(msg wire.Message) {
 }
 
 // disconnected is the error of the calls a lost connection ends. Its
-// cause is kept as text, not wrapped: a network or TLS error from a
-// dial means nothing was sent, and callers tell a refused request by
-// those types (bot.refused), while here the request may have been.
+// cause is kept as text, not wrapped: a network error from a dial means
+// nothing was sent, and callers tell a refused request by its type
+// (bot.refused), while here the request may have been.
 func disconnected(err error) error {
 	return fmt.Errorf("%w: %v", ErrDisconnected, err)
 }
@@ -638,7 +638,7 @@ func dialError(room string, resp *http.Response, err error) error {
 		he tls.RecordHeaderError
 	)
 	if errors.As(err, &ve) || errors.As(err, &he) {
-		return permanent{err}
+		return permanent{&TLSError{err}}
 	}
 	if resp == nil || !errors.Is(err, websocket.ErrBadHandshake) {
 		return err

@@ -1,6 +1,7 @@
 package roomclient
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -257,6 +258,22 @@ func (e *StatusError) Error() string {
 		return fmt.Sprintf("room %q: the server answered HTTP %d, not a websocket", e.Room, e.Status)
 	}
 	return fmt.Sprintf("room %q refused the connection (HTTP %d)", e.Room, e.Status)
+}
+
+// A TLSError is a dial that failed at TLS: the room server's certificate
+// could not be verified, or the server does not speak TLS at all. It is
+// made only by the dial, before anything is sent, and it is permanent:
+// asking again gets the same answer. Err is crypto/tls's error.
+type TLSError struct{ Err error }
+
+func (e *TLSError) Error() string { return e.Err.Error() }
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// NotTLS reports whether the server did not speak TLS at all, as a plain
+// ws:// server asked for wss:// does; otherwise its certificate failed.
+func (e *TLSError) NotTLS() bool {
+	var he tls.RecordHeaderError
+	return errors.As(e.Err, &he)
 }
 
 // Redirect reports whether the room server answered with a redirect.

@@ -258,9 +258,11 @@ func TestReason(t *testing.T) {
 	}{
 		{&roomclient.StatusError{Room: "lobby", Status: 503}, "connection refused with HTTP 503"},
 		{&roomclient.StatusError{Room: "nope", Status: 404}, "no such room (HTTP 404)"},
-		{fmt.Errorf("connecting: %w", &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}),
+		{fmt.Errorf("connecting: %w", &roomclient.TLSError{
+			Err: &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}}),
 			"roombot could not verify the room server's TLS certificate"},
-		{fmt.Errorf("connecting: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}),
+		{fmt.Errorf("connecting: %w", &roomclient.TLSError{
+			Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}),
 			"the room server does not speak TLS"},
 		{fmt.Errorf("listing: %w", context.DeadlineExceeded), "no answer within 15s"},
 		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, "cannot connect"},

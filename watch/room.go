@@ -2,7 +2,6 @@ package watch
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -259,13 +258,12 @@ func (w *Watcher) answered(r *room, channels []string, now time.Time) {
 func (w *Watcher) reason(err error) string {
 	var se *roomclient.StatusError
 	var re *roomclient.Error
-	var ve *tls.CertificateVerificationError
-	var he tls.RecordHeaderError
+	var te *roomclient.TLSError
 	switch {
-	case errors.As(err, &ve):
-		return "roombot could not verify the room server's TLS certificate"
-	case errors.As(err, &he):
+	case errors.As(err, &te) && te.NotTLS():
 		return "the room server does not speak TLS"
+	case errors.As(err, &te):
+		return "roombot could not verify the room server's TLS certificate"
 	case errors.As(err, &se) && se.Status == 404:
 		return "no such room (HTTP 404)"
 	case errors.As(err, &se):

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -131,14 +130,14 @@ func hint(err error, cfg roomclient.Config) error {
 		se *roomclient.StatusError
 		ua x509.UnknownAuthorityError
 		hn x509.HostnameError
-		he tls.RecordHeaderError
+		te *roomclient.TLSError
 	)
 	switch {
 	case errors.As(err, &ua):
 		return fmt.Errorf("%w; for a private CA, point SSL_CERT_FILE at its PEM", err)
 	case errors.As(err, &hn):
 		return fmt.Errorf("%w; check the host in MESHAGENT_ROOM_URL", err)
-	case errors.As(err, &he):
+	case errors.As(err, &te) && te.NotTLS():
 		return fmt.Errorf("%w; the room server does not speak TLS: MESHAGENT_ROOM_URL may need ws://", err)
 	case errors.As(err, &se) && se.Status == 404:
 		return fmt.Errorf("%w; if it exists, check MESHAGENT_ROOM_URL", err)
